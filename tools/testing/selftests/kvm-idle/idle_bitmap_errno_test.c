@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * idle_bitmap_errno_test: every documented error, one case each, and that
+ * a failing call changes nothing.
+ *
+ * A VM leaves its test memslot with HOLE, IDLE and ACCESSED pages, and the
+ * host fills it with a checksummed pattern.  Then, one TAP result per case:
+ * read() at an unaligned offset, into a buffer shorter than two records or
+ * not a multiple of 8 bytes, into a bad pointer; lseek(SEEK_END);
+ * IDLE_BITMAP_SCAN with unknown flags, a struct size below VER0 (EINVAL) and
+ * a larger one with a nonzero tail (E2BIG; a zero tail is accepted), an
+ * unaligned or reversed range, an end past TASK_SIZE, fewer than two records,
+ * bad pointers, and IDLE_BITMAP_SCAN_CLEAR on an O_RDONLY fd (EBADF); an
+ * unprivileged user opening another user's process (EACCES, while its own
+ * process opens fine); a process that exited (read() gives 0,
+ * IDLE_BITMAP_SCAN gives ESRCH, and opening the reaped pid fails).  Several
+ * failing calls ask to clear.  Afterwards the memslot must read exactly as
+ * before (nothing was cleared) and hold the same bytes.
+ *
+ * Not covered: EINTR, which needs a fatal signal, so no process is left to
+ * check it.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kvm_util.h"
+#include "test_util.h"
+
+#include "idle_bitmap_util.h"
+
+#define NOBODY		65534
+
+static struct idle_vm *v;
+static struct idle_seg *seg;
+static int ro, rw;
+static uint64_t start, end, vec[64];
+
+static bool expect_err(long ret, int err, const char *what)
+{
+	if (ret == -1 && errno == err)
+		return true;
+	ksft_print_msg("%s: returned %ld (errno %d, %s), want errno %d (%s)\n", what, ret,
+		       ret == -1 ? errno : 0, ret == -1 ? strerror(errno) : "-", err,
+		       strerror(err));
+	return false;
+}
+
+static long scan_arg(int fd, struct idle_bitmap_scan_arg *arg)
+{
+	return ioctl(fd, IDLE_BITMAP_SCAN, arg);
+}
+
+static struct idle_bitmap_scan_arg good_arg(uint64_t flags)
+{
+	struct idle_bitmap_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+		.start = start,
+		.end = end,
+		.vec = (uintptr_t)vec,
+		.vec_len = ARRAY_SIZE(vec),
+	};
+
+	return arg;
+}
+
+static bool case_unaligned_offset(void)
+{
+	bool ok = expect_err(pread(rw, vec, sizeof(vec), start + 8), EINVAL, "pread(start + 8)");
+
+	/* lseek() may refuse the offset already; if not, read() must. */
+	if (lseek(rw, start + 2048, SEEK_SET) == (off_t)(start + 2048))
+		ok &= expect_err(read(rw, vec, sizeof(vec)), EINVAL, "read() at start + 2048");
+	else
+		ok &= expect_err(-1, EINVAL, "lseek(start + 2048)");
+	return ok;
+}
+
+static bool case_short_buffer(void)
+{
+	return expect_err(pread(rw, vec, 8, start), EINVAL, "read() of 8 bytes");
+}
+
+static bool case_odd_length(void)
+{
+	return expect_err(pread(rw, vec, 20, start), EINVAL, "read() of 20 bytes") &
+	       expect_err(pread(rw, vec, sizeof(vec) - 1, start), EINVAL, "read() of 511 bytes");
+}
+
+static bool case_read_efault(void)
+{
+	void *bad = (void *)8;
+
+	/* Keep the compiler from warning that 8 is no buffer. */
+	OPTIMIZER_HIDE_VAR(bad);
+	return expect_err(pread(rw, bad, sizeof(vec), start), EFAULT, "read() to 0x8");
+}
+
+static bool case_seek_end(void)
+{
+	return expect_err(lseek(ro, 0, SEEK_END), EINVAL, "lseek(SEEK_END)");
+}
+
+static bool case_unknown_flags(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR | 1ULL << 2);
+	bool ok = expect_err(scan_arg(rw, &arg), EINVAL, "flags bit 2");
+
+	arg = good_arg(IDLE_BITMAP_SCAN_CLEAR | 1ULL << 63);
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "flags bit 63");
+	return ok;
+}
+
+static bool case_small_size(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	bool ok;
+
+	arg.size = IDLE_BITMAP_SCAN_ARG_SIZE_VER0 - 8;
+	ok = expect_err(scan_arg(rw, &arg), EINVAL, "size VER0 - 8");
+	arg.size = 0;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "size 0");
+	return ok;
+}
+
+static bool case_big_size(void)
+{
+	struct {
+		struct idle_bitmap_scan_arg arg;
+		uint64_t tail[8];
+	} big = { .arg = good_arg(IDLE_BITMAP_SCAN_CLEAR) };
+	long ret;
+
+	big.arg.size = sizeof(big);
+	big.tail[5] = 1;
+	if (!expect_err(scan_arg(rw, &big.arg), E2BIG, "size 120 with a nonzero tail"))
+		return false;
+	/* A zero tail is fine (this is a peek: nothing may change). */
+	big.tail[5] = 0;
+	big.arg.flags = 0;
+	ret = scan_arg(ro, &big.arg);
+	if (ret < 2) {
+		ksft_print_msg("size 120 with a zero tail: returned %ld (errno %d)\n", ret, errno);
+		return false;
+	}
+	return true;
+}
+
+static bool case_bad_range(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	bool ok;
+
+	arg.start = end;
+	arg.end = start;
+	ok = expect_err(scan_arg(rw, &arg), EINVAL, "start > end");
+	arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	arg.start += 8;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "unaligned start");
+	arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	arg.end -= 8;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "unaligned end");
+	return ok;
+}
+
+static bool case_past_task_size(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	bool ok;
+
+	arg.end = idle_task_size() + IDLE_PAGE_SIZE;
+	ok = expect_err(scan_arg(rw, &arg), EINVAL, "end = TASK_SIZE + 4K");
+	arg.end = 1ULL << 63;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "end = 2^63");
+	arg.start = arg.end;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "start = end = 2^63");
+	return ok;
+}
+
+static bool case_short_vec(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	bool ok;
+
+	arg.vec_len = 1;
+	ok = expect_err(scan_arg(rw, &arg), EINVAL, "vec_len 1");
+	arg.vec_len = 0;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "vec_len 0");
+	return ok;
+}
+
+static bool case_ioctl_efault(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	bool ok;
+
+	arg.vec = 8;
+	ok = expect_err(scan_arg(rw, &arg), EFAULT, "vec = 0x8");
+	ok &= expect_err(ioctl(rw, IDLE_BITMAP_SCAN, (void *)8), EFAULT, "arg = 0x8");
+	return ok;
+}
+
+static bool case_clear_read_only(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+
+	return expect_err(scan_arg(ro, &arg), EBADF, "IDLE_BITMAP_SCAN_CLEAR on O_RDONLY");
+}
+
+/* A child that becomes nobody tries this process, then itself. */
+static bool case_unprivileged(void)
+{
+	pid_t parent = getpid(), pid;
+	int status;
+
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		char path[64];
+		int fd;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(3);
+		/* setuid() made us undumpable, which would hide our own files. */
+		prctl(PR_SET_DUMPABLE, 1);
+		snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", parent);
+		fd = open(path, O_RDONLY);
+		if (!expect_err(fd, EACCES, "nobody opening root's process"))
+			_exit(1);
+		fd = open("/proc/self/idle_bitmap", O_RDWR);
+		if (fd < 0) {
+			ksft_print_msg("nobody opening its own process: errno %d\n", errno);
+			_exit(2);
+		}
+		_exit(0);
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		ksft_print_msg("could not become nobody (uid %d)\n", NOBODY);
+	return WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/*
+ * A child with its own VM is opened while alive, then exits: read() must
+ * return 0 and IDLE_BITMAP_SCAN fail with ESRCH; the reaped pid is gone.
+ */
+static bool case_dead_pid(void)
+{
+	int to_child[2], to_parent[2], status, fds[2];
+	bool ok = true;
+	char path[64], c;
+	ssize_t n;
+	pid_t pid;
+	int i;
+
+	TEST_ASSERT(!pipe(to_child) && !pipe(to_parent), "pipe");
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		struct idle_vm *cv = idle_vm_create(1);
+
+		idle_vm_add_seg(cv, VM_MEM_SRC_ANONYMOUS, 2 << 20);
+		idle_plan_set(cv, &cv->seg[0], IDLE_OP_WRITE);
+		idle_vm_step(cv);
+		TEST_ASSERT(write(to_parent[1], "r", 1) == 1, "write");
+		TEST_ASSERT(read(to_child[0], &c, 1) == 1, "read");
+		_exit(0);
+	}
+	TEST_ASSERT(read(to_parent[0], &c, 1) == 1, "child did not start");
+	fds[0] = idle_open(pid, O_RDONLY);
+	fds[1] = idle_open(pid, O_RDWR);
+	n = read(fds[0], vec, sizeof(vec));
+	if (n < 16) {
+		ksft_print_msg("read() of a live child with a VM returned %zd\n", n);
+		ok = false;
+	}
+	TEST_ASSERT(write(to_child[1], "x", 1) == 1, "write");
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    !WEXITSTATUS(status), "child failed");
+
+	for (i = 0; i < 2; i++) {
+		struct idle_bitmap_scan_arg arg = good_arg(i ? IDLE_BITMAP_SCAN_CLEAR : 0);
+
+		arg.start = 0;
+		arg.end = idle_task_size();
+		n = pread(fds[i], vec, sizeof(vec), 0);
+		if (n) {
+			ksft_print_msg("read() after exit returned %zd, want 0\n", n);
+			ok = false;
+		}
+		ok &= expect_err(scan_arg(fds[i], &arg), ESRCH, "IDLE_BITMAP_SCAN after exit");
+		close(fds[i]);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", pid);
+	if (open(path, O_RDONLY) >= 0) {
+		ksft_print_msg("opened %s of a reaped process\n", path);
+		ok = false;
+	}
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	return ok;
+}
+
+static const struct {
+	const char *name;
+	bool (*fn)(void);
+} cases[] = {
+	{ "EINVAL: unaligned offset", case_unaligned_offset },
+	{ "EINVAL: buffer shorter than two records", case_short_buffer },
+	{ "EINVAL: length not a multiple of 8", case_odd_length },
+	{ "EFAULT: read() to a bad buffer", case_read_efault },
+	{ "EINVAL: lseek(SEEK_END)", case_seek_end },
+	{ "EINVAL: unknown flags", case_unknown_flags },
+	{ "EINVAL: struct size below VER0", case_small_size },
+	{ "E2BIG: larger struct with a nonzero tail", case_big_size },
+	{ "EINVAL: start > end, unaligned range", case_bad_range },
+	{ "EINVAL: end past TASK_SIZE", case_past_task_size },
+	{ "EINVAL: vec_len below two", case_short_vec },
+	{ "EFAULT: bad vec and arg pointers", case_ioctl_efault },
+	{ "EBADF: clear on an O_RDONLY fd", case_clear_read_only },
+	{ "EACCES: unprivileged user on another user's process", case_unprivileged },
+	{ "0/ESRCH: the process exited", case_dead_pid },
+};
+
+int main(int argc, char *argv[])
+{
+	struct idle_map before, after;
+	uint64_t i;
+
+	ksft_print_header();
+	idle_require_support();
+	ksft_set_plan(ARRAY_SIZE(cases) + 1);
+
+	v = idle_vm_create(2);
+	seg = idle_vm_add_seg(v, VM_MEM_SRC_ANONYMOUS, 8 << 20);
+	/* Children must not write-protect (and so unmap) the memslot on fork. */
+	TEST_ASSERT(!madvise(seg->hva, seg->size, MADV_DONTFORK), "MADV_DONTFORK");
+	start = (uintptr_t)seg->hva;
+	end = start + seg->size;
+	ro = idle_open(0, O_RDONLY);
+	rw = idle_open(0, O_RDWR);
+
+	/* Leave holes, idle and accessed pages, then fill the pattern. */
+	for (i = 0; i < v->npages; i++)
+		v->plan[i] = random() % 4 ? IDLE_OP_WRITE : IDLE_OP_NONE;
+	idle_vm_step(v);
+	idle_map_init(&before, start, v->npages);
+	idle_map_read(&before, rw, 0);
+	for (i = 0; i < v->npages; i++)
+		v->plan[i] = v->plan[i] && random() % 2 ? IDLE_OP_READ : IDLE_OP_NONE;
+	idle_vm_step(v);
+	idle_fill_pattern(v, seg);
+	idle_map_read(&before, ro, 0);
+	TEST_ASSERT(idle_map_count(&before, IBD_ACCESSED) && idle_map_count(&before, IBD_IDLE),
+		    "the guest left no accessed or no idle pages");
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ksft_test_result(cases[i].fn(), "%s\n", cases[i].name);
+
+	idle_map_init(&after, start, v->npages);
+	idle_map_read(&after, ro, 0);
+	idle_check_pattern(v, seg);
+	ksft_test_result(!memcmp(before.st, after.st, v->npages),
+			 "failed calls changed no page state\n");
+
+	idle_map_free(&before);
+	idle_map_free(&after);
+	close(ro);
+	close(rw);
+	idle_vm_free(v);
+	ksft_finished();
+}
