@@ -98,7 +98,8 @@ static bool case_read_efault(void)
 
 	/* Keep the compiler from warning that 8 is no buffer. */
 	OPTIMIZER_HIDE_VAR(bad);
-	return expect_err(pread(rw, bad, sizeof(vec), start), EFAULT, "read() to 0x8");
+	/* A peek: a clearing read may clear what it walked before the fault. */
+	return expect_err(pread(ro, bad, sizeof(vec), start), EFAULT, "read() to 0x8");
 }
 
 static bool case_seek_end(void)
@@ -196,11 +197,12 @@ static bool case_short_vec(void)
 
 static bool case_ioctl_efault(void)
 {
-	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	struct idle_bitmap_scan_arg arg = good_arg(0);
 	bool ok;
 
+	/* A peek, as above; the struct is checked before anything is walked. */
 	arg.vec = 8;
-	ok = expect_err(scan_arg(rw, &arg), EFAULT, "vec = 0x8");
+	ok = expect_err(scan_arg(ro, &arg), EFAULT, "vec = 0x8");
 	ok &= expect_err(ioctl(rw, IDLE_BITMAP_SCAN, (void *)8), EFAULT, "arg = 0x8");
 	return ok;
 }

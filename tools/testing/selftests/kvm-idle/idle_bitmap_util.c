@@ -392,7 +392,7 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		if (!n)
 			break;
 		TEST_ASSERT(!short_reply,
-			    "a reply that did not fill its buffer was not the last one (at %#lx)",
+			    "a reply far from filling its buffer was not the last one (at %#lx)",
 			    pos);
 		TEST_ASSERT(n % 8 == 0 && (size_t)n <= size, "read() returned %zd of %zu", n, size);
 		idle_check_reply(buf, n / 8, pos, ~0ULL, &next);
@@ -400,8 +400,8 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		TEST_ASSERT(newpos >= next, "file offset %#lx after a read() up to %#lx",
 			    newpos, next);
 		idle_recs_add(out, buf, n / 8);
-		/* Room for another record left over: nothing more to report. */
-		short_reply = (size_t)n + 8 < size;
+		/* Much room left over: there was nothing more to report. */
+		short_reply = (size_t)n + 8 * IDLE_REPLY_SLACK < size;
 		pos = newpos;
 	}
 	free(buf);
@@ -433,7 +433,7 @@ void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
 		idle_check_reply(vec, ret, cur, end, &next);
 		TEST_ASSERT(walk_end >= next, "walk_end %#lx before the last extent's end %#lx",
 			    walk_end, next);
-		TEST_ASSERT(walk_end == end || (size_t)ret + 1 >= len,
+		TEST_ASSERT(walk_end == end || (size_t)ret + IDLE_REPLY_SLACK >= len,
 			    "stopped at %#lx before %#lx with %ld of %zu records used",
 			    walk_end, end, ret, len);
 		idle_recs_add(out, vec, ret);
@@ -519,6 +519,13 @@ static const char *state_name(uint8_t x)
 	return IDLE_MAP_STATE(x) < 3 ? names[IDLE_MAP_STATE(x)] : "?";
 }
 
+static const char *size_name(int size_class)
+{
+	static const char * const names[] = { "4K", "2M", "1G" };
+
+	return size_class >= 0 && size_class < 3 ? names[size_class] : "?";
+}
+
 /*
  * Compare @m with @want (an enum ibd_state per page, or IDLE_MAP_NONE for
  * "must not be reported").  With @size_class >= 0 every IDLE or ACCESSED page
@@ -532,20 +539,22 @@ size_t idle_map_check(const struct idle_map *m, const uint8_t *want, int size_cl
 
 	for (i = 0; i < m->npages; i++) {
 		uint8_t g = m->st[i], w = want[i];
+		bool sized = size_class >= 0 && w != IDLE_MAP_NONE && w != IBD_HOLE;
 		bool ok;
 
 		if (w == IDLE_MAP_NONE || g == IDLE_MAP_NONE)
 			ok = w == g;
 		else
-			ok = IDLE_MAP_STATE(g) == w &&
-			     (size_class < 0 || w == IBD_HOLE || IDLE_MAP_SIZE(g) == size_class);
+			ok = IDLE_MAP_STATE(g) == w && (!sized || IDLE_MAP_SIZE(g) == size_class);
 		if (ok)
 			continue;
 		if (bad++ < 8)
-			ksft_print_msg("%s: page %zu (%#lx): want %s, got %s (size class %d)\n",
-				       what, i, m->start + i * IDLE_PAGE_SIZE,
-				       w == IDLE_MAP_NONE ? "not reported" : state_name(w),
-				       state_name(g), g == IDLE_MAP_NONE ? -1 : IDLE_MAP_SIZE(g));
+			ksft_print_msg("%s: page %zu (%#lx): want %s%s%s, got %s%s%s\n", what, i,
+				       m->start + i * IDLE_PAGE_SIZE, state_name(w),
+				       sized ? " in a record of size " : "",
+				       sized ? size_name(size_class) : "", state_name(g),
+				       g == IDLE_MAP_NONE ? "" : " in a record of size ",
+				       g == IDLE_MAP_NONE ? "" : size_name(IDLE_MAP_SIZE(g)));
 	}
 	if (bad)
 		ksft_print_msg("%s: %zu of %lu pages differ\n", what, bad, m->npages);

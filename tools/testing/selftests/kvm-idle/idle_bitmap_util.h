@@ -43,6 +43,12 @@
 /* Largest read() buffer and IDLE_BITMAP_SCAN vector the helpers use. */
 #define IDLE_MAX_BUF		(64 * 1024)
 #define IDLE_MAX_VEC		(IDLE_MAX_BUF / 8)
+/*
+ * A reply ends when its buffer is full, give or take this many records: the
+ * kernel sizes its walk from an estimate of the records it may need, so that
+ * it never clears what it could not report.
+ */
+#define IDLE_REPLY_SLACK	32
 
 /* What the guest does with a test page in one step. */
 enum idle_op {
