@@ -1,0 +1,74 @@
+#!/bin/bash
+# Run inside the kvm-idle guest (scripts/test.sh boots it with scripts/boot.sh):
+# check that KVM runs in the requested MMU mode, run the kvm-idle kselftests
+# with the kselftest runner and upstream's access_tracking_perf_test as a
+# regression test.  Results are TAP files in $KVM_IDLE_OUT: guest.tap (checks
+# and regression test) and kselftest.tap (the runner's output).
+USAGE="usage: scripts/boot.sh scripts/guest-tests.sh tdp|shadow"
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+usage_if "$@"
+case "${1:-}" in
+tdp) want=Y ;;
+shadow) want=N ;;
+*) die "$USAGE" ;;
+esac
+if [ "$(cat /proc/sys/kernel/hostname)" != kvm-idle-guest ] || [ -z "${KVM_IDLE_OUT:-}" ]; then
+	die "run me in the guest: $USAGE"
+fi
+OUT=$KVM_IDLE_OUT
+TAP=$OUT/guest.tap
+KSFT=$KVM_IDLE_BUILD/kselftest
+ATPT=$KVM_IDLE_BUILD/regress/access_tracking_perf_test
+
+n=0
+result() { # ok|"not ok" DESCRIPTION [DIRECTIVE]
+	n=$((n + 1))
+	echo "$1 $n $2${3:+ # $3}" | tee -a "$TAP"
+}
+check() { # DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then result ok "$d"; else result "not ok" "$d"; fi
+}
+param() { cat "/sys/module/$1/parameters/$2" 2>/dev/null; }
+
+echo "TAP version 13" >"$TAP"
+check "/dev/kvm exists" test -c /dev/kvm
+if [ -d /sys/module/kvm_amd ]; then vendor=kvm_amd tdp=npt; else vendor=kvm_intel tdp=ept; fi
+check "$vendor.$tdp is $want (cmdline: $(grep -o "$vendor\.$tdp=[^ ]*" /proc/cmdline))" \
+	test "$(param "$vendor" "$tdp")" = "$want"
+check "kvm.tdp_mmu is $want (TDP MMU $(if [ "$want" = Y ]; then echo on; else echo off; fi))" \
+	test "$(param kvm tdp_mmu)" = "$want"
+
+# 2M hugetlb pages for the tests' hugetlb backing.
+echo "${KVM_IDLE_HUGEPAGES:-512}" >/proc/sys/vm/nr_hugepages ||
+	echo "guest-tests: cannot reserve hugetlb pages" >&2
+
+if [ -x "$KSFT/run_kselftest.sh" ]; then
+	# Tests may write next to themselves: run a copy on tmpfs.
+	rm -rf /tmp/kselftest
+	cp -a "$KSFT" /tmp/kselftest
+	(cd /tmp/kselftest && ./run_kselftest.sh ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1 |
+		tee "$OUT/kselftest.tap"
+else
+	printf 'TAP version 13\n1..1\nok 1 selftests: kvm-idle # SKIP not built (%s)\n' \
+		"no tools/testing/selftests/kvm-idle in the series yet" | tee "$OUT/kselftest.tap"
+fi
+
+# Upstream's page_idle-based test: the feature must not break it.
+if [ -x "$ATPT" ]; then
+	echo "guest-tests: $ATPT -b 64M -v 2"
+	timeout "${KVM_IDLE_REGRESS_TIMEOUT:-900}" "$ATPT" -b 64M -v 2 2>&1 | tee "$OUT/access_tracking_perf_test.log"
+	rc=${PIPESTATUS[0]}
+	case $rc in
+	0) result ok "access_tracking_perf_test -b 64M -v 2" ;;
+	4) result ok "access_tracking_perf_test -b 64M -v 2" "SKIP $(tail -n1 "$OUT/access_tracking_perf_test.log")" ;;
+	124) result "not ok" "access_tracking_perf_test -b 64M -v 2" "TIMEOUT" ;;
+	*) result "not ok" "access_tracking_perf_test -b 64M -v 2 (exit $rc)" ;;
+	esac
+else
+	result "not ok" "access_tracking_perf_test -b 64M -v 2 (not built: $ATPT)"
+fi
+echo "1..$n" >>"$TAP"

@@ -1,0 +1,109 @@
+# shellcheck shell=bash disable=SC2034
+# Common paths and helpers for the kvm-idle harness; sourced by scripts/*.sh.
+#
+# Environment (all optional):
+#   KVM_IDLE_BUILD    build directory (default: <repo>/build); holds linux/,
+#                     logs/, runs/, kselftest/
+#   KVM_IDLE_PATCHES  the series directory (default: <repo>/patches)
+#   KVM_IDLE_MIRROR   where new Documentation/ and tools/ files are mirrored
+#                     (default: <repo>)
+#   KVM_IDLE_JOBS     make -j (default: number of CPUs)
+
+KVM_IDLE_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KVM_IDLE_TOP=$(dirname "$KVM_IDLE_SCRIPTS")
+KVM_IDLE_BUILD=${KVM_IDLE_BUILD:-$KVM_IDLE_TOP/build}
+KVM_IDLE_LINUX=$KVM_IDLE_BUILD/linux
+KVM_IDLE_PATCHES=${KVM_IDLE_PATCHES:-$KVM_IDLE_TOP/patches}
+KVM_IDLE_MIRROR=${KVM_IDLE_MIRROR:-$KVM_IDLE_TOP}
+KVM_IDLE_JOBS=${KVM_IDLE_JOBS:-$(nproc)}
+KVM_IDLE_FRAGMENT=$KVM_IDLE_SCRIPTS/kvm-idle.config
+# The Kconfig option of the feature; absent from the base kernel.
+KVM_IDLE_FEATURE_OPTION=CONFIG_KVM_PROC_IDLE_BITMAP
+
+# shellcheck source=pinned.env
+. "$KVM_IDLE_SCRIPTS/pinned.env"
+# shellcheck source=identity.env
+. "$KVM_IDLE_SCRIPTS/identity.env"
+
+PROG=${0##*/}
+
+die() {
+	echo "$PROG: error: $*" >&2
+	exit 1
+}
+
+warn() {
+	echo "$PROG: warning: $*" >&2
+}
+
+info() {
+	echo "$PROG: $*"
+}
+
+# usage TEXT: print TEXT and exit 0 on -h/--help; call as: usage_if "$@"
+usage_if() {
+	case "${1:-}" in
+	-h | --help)
+		echo "$USAGE"
+		exit 0
+		;;
+	esac
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			die "'$c' is not installed; run scripts/setup.sh as root first"
+	done
+}
+
+# The kernel work tree must exist (made by scripts/prepare-tree.sh).
+need_tree() {
+	git -C "$KVM_IDLE_LINUX" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
+		die "no kernel tree at $KVM_IDLE_LINUX (git repo with tag 'base'); run scripts/prepare-tree.sh first"
+}
+
+# git in the kernel tree, as the project identity.
+ktree_git() {
+	GIT_AUTHOR_NAME=$KVM_IDLE_NAME GIT_AUTHOR_EMAIL=$KVM_IDLE_EMAIL \
+		GIT_COMMITTER_NAME=$KVM_IDLE_NAME GIT_COMMITTER_EMAIL=$KVM_IDLE_EMAIL \
+		git -C "$KVM_IDLE_LINUX" "$@"
+}
+
+# Print the patch file names of the series, in order (blank lines and
+# comments skipped).  Empty output for an empty or missing series.
+series_patches() {
+	local f=$KVM_IDLE_PATCHES/series line
+	[ -f "$f" ] || return 0
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%%#*}
+		line=${line//[[:space:]]/}
+		[ -n "$line" ] && echo "$line"
+	done <"$f"
+}
+
+# Identity ("signature") of a change, to match commits in the kernel tree
+# with patch files: the diff's patch-id and the message, less the project's
+# own Signed-off-by (export-series.sh adds that one).  Signatures of changes
+# ever applied from or exported to patches/ are kept in this file:
+KVM_IDLE_SYNCED=$KVM_IDLE_LINUX/.git/kvm-idle-synced
+
+normalize_msg() {
+	grep -vxF "Signed-off-by: $KVM_IDLE_NAME <$KVM_IDLE_EMAIL>" | git stripspace | sha1sum | cut -c1-12
+}
+
+commit_sig() { # COMMIT
+	local pid
+	pid=$(git -C "$KVM_IDLE_LINUX" show --format= --no-color "$1" | git patch-id --stable | cut -d' ' -f1)
+	echo "${pid:-nodiff}-$(git -C "$KVM_IDLE_LINUX" log -1 --format=%B "$1" | normalize_msg)"
+}
+
+patch_sig() { # PATCHFILE
+	local pid tmp
+	pid=$(git patch-id --stable <"$1" | cut -d' ' -f1)
+	tmp=$(mktemp -d)
+	git mailinfo -u "$tmp/msg" "$tmp/patch" <"$1" >"$tmp/info"
+	echo "${pid:-nodiff}-$({ sed -n 's/^Subject: //p' "$tmp/info"; echo; cat "$tmp/msg"; } | normalize_msg)"
+	rm -rf "$tmp"
+}

@@ -1,0 +1,192 @@
+#!/bin/bash
+# The kvm-idle test command: set up the machine, apply the series, run the
+# host checks, build kernel, selftests and tool, boot the kernel under QEMU
+# with kvm_amd.npt=1 (TDP MMU) and kvm_amd.npt=0 (shadow MMU) and run the
+# tests in each.  Every check and every kselftest counts as one test; the
+# last line is "N passed, N failed"; the exit status is 1 on any failure.
+USAGE="usage: scripts/test.sh    (as root on a fresh Debian 12 machine; see README.md)
+
+Environment: KVM_IDLE_BUILD, KVM_IDLE_PATCHES, KVM_IDLE_JOBS (see scripts/lib.sh);
+  KVM_IDLE_TIMEOUT   seconds per guest boot (default 1500)
+  KVM_IDLE_CMDLINE   extra kernel arguments for both boots
+  KVM_IDLE_KERNEL    use this bzImage and skip the kernel build
+  KVM_IDLE_MODES     boots to run (default: \"tdp shadow\")
+  FORCE=1            let scripts/prepare-tree.sh drop work not in patches/
+Logs: build/logs/ (one per step, the guests' consoles); guest results: build/runs/."
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+usage_if "$@"
+[ $# -eq 0 ] || die "$USAGE"
+
+LOGS=$KVM_IDLE_BUILD/logs
+mkdir -p "$LOGS" || die "cannot create $LOGS"
+L=$KVM_IDLE_LINUX
+S=$KVM_IDLE_SCRIPTS
+export KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-1500}
+npass=0 nfail=0 nskip=0
+failed=() timings=()
+T0=$(date +%s)
+
+t_ok() { npass=$((npass + 1)); echo "ok - $1"; }
+t_fail() { nfail=$((nfail + 1)); failed+=("$1"); echo "not ok - $1"; }
+t_skip() { nskip=$((nskip + 1)); echo "ok - $1 # SKIP $2"; }
+
+# step NAME COMMAND...: run with output to build/logs/NAME.log; on failure
+# show the log's tail.  Returns the command's status.
+step() {
+	local name=$1 log=$LOGS/$1.log start rc=0
+	shift
+	start=$(date +%s)
+	echo "== $name: $*"
+	"$@" >"$log" 2>&1 || rc=$?
+	timings+=("$(printf '%-24s %5d s' "$name" $(($(date +%s) - start)))")
+	if [ $rc -ne 0 ] && [ $rc -ne 4 ]; then
+		echo "-- $name failed (exit $rc); last lines of $log:"
+		tail -n "${KVM_IDLE_LOG_TAIL:-60}" "$log" | sed 's/^/   | /'
+	fi
+	return $rc
+}
+
+finish() {
+	echo
+	echo "== timings (total $(($(date +%s) - T0)) s)"
+	printf '   %s\n' "${timings[@]}"
+	if [ $nfail -gt 0 ]; then
+		echo "== failed:"
+		printf '   %s\n' "${failed[@]}"
+	fi
+	echo "$nskip skipped"
+	echo "$npass passed, $nfail failed"
+	[ $nfail -eq 0 ]
+	exit
+}
+
+# tap_results PREFIX FILE: count the top-level TAP results of FILE.
+tap_results() {
+	local prefix=$1 file=$2 line plan=0 seen=0 desc
+	[ -f "$file" ] || { t_fail "$prefix: no results ($file missing)"; return; }
+	while IFS= read -r line; do
+		case "$line" in
+		1..*) plan=${line#1..} ;;
+		"ok "* | "not ok "*)
+			seen=$((seen + 1))
+			desc=$(sed -E 's/^(not )?ok [0-9]+ -? ?//' <<<"$line")
+			if [[ "$line" == "not ok"* ]]; then
+				t_fail "$prefix: $desc"
+			elif [[ "$desc" =~ \#\ *(SKIP|skip)(.*)$ ]]; then
+				t_skip "$prefix: ${desc%%#*}" "${BASH_REMATCH[2]# }"
+			else
+				t_ok "$prefix: $desc"
+			fi
+			;;
+		esac
+	done < <(tr -d '\r' <"$file")
+	if [[ "$plan" =~ ^[0-9]+$ ]] && [ "$seen" -lt "$plan" ]; then
+		t_fail "$prefix: $((plan - seen)) of $plan tests did not report (crash or timeout?)"
+	fi
+}
+
+# 1. Packages.
+if step setup "$S/setup.sh"; then t_ok "setup: packages installed"; else
+	t_fail "setup: packages installed (see $LOGS/setup.log)"
+	finish
+fi
+
+# 2. The kernel tree with the series applied.
+if step prepare-tree "$S/prepare-tree.sh"; then t_ok "series applies to the pinned base (git am)"; else
+	t_fail "series applies to the pinned base (git am) (see $LOGS/prepare-tree.log)"
+	finish
+fi
+
+# 3. Host checks on the series.
+if step check-mirror "$S/check-mirror.sh"; then t_ok "mirror: new Documentation/ and tools/ files match the top"; else
+	t_fail "mirror: new Documentation/ and tools/ files match the top"
+fi
+mapfile -t patches < <(series_patches)
+for p in "${patches[@]}"; do
+	if step "checkpatch-${p%%-*}" "$S/checkpatch.sh" "$KVM_IDLE_PATCHES/$p"; then
+		t_ok "checkpatch --strict: $p"
+	else
+		t_fail "checkpatch --strict: $p"
+	fi
+done
+if command -v shellcheck >/dev/null; then
+	if step shellcheck shellcheck -x "$S"/*.sh "$KVM_IDLE_TOP/.ci/run"; then
+		t_ok "shellcheck scripts/"
+	else
+		t_fail "shellcheck scripts/"
+	fi
+else
+	t_skip "shellcheck scripts/" "shellcheck not installed"
+fi
+
+# 4. Builds.
+if [ -n "${KVM_IDLE_KERNEL:-}" ]; then
+	t_skip "kernel builds" "using KVM_IDLE_KERNEL=$KVM_IDLE_KERNEL"
+	[ -f "$KVM_IDLE_KERNEL" ] || { t_fail "kernel image $KVM_IDLE_KERNEL exists"; finish; }
+	step build-kernel "$S/build-kernel.sh" --config-only || true
+elif step build-kernel "$S/build-kernel.sh"; then
+	t_ok "kernel builds"
+else
+	t_fail "kernel builds (see $LOGS/build-kernel.log)"
+	finish
+fi
+if step check-config "$S/check-config.sh"; then t_ok "kernel config has every option of the fragment"; else
+	t_fail "kernel config has every option of the fragment"
+fi
+selftests_built=0
+if step build-selftests "$S/build-selftests.sh"; then
+	selftests_built=1
+	if [ -f "$L/tools/testing/selftests/kvm-idle/Makefile" ]; then
+		t_ok "kvm-idle kselftests and access_tracking_perf_test build"
+	else
+		t_skip "kvm-idle kselftests build" "not in the series yet"
+		t_ok "access_tracking_perf_test builds"
+	fi
+else
+	t_fail "kselftests build (see $LOGS/build-selftests.log)"
+fi
+rc=0
+step build-tool "$S/build-tool.sh" || rc=$?
+case $rc in
+0) t_ok "tools/kvm/kvm_idle builds" ;;
+4) t_skip "tools/kvm/kvm_idle builds" "not in the series yet" ;;
+*) t_fail "tools/kvm/kvm_idle builds (see $LOGS/build-tool.log)" ;;
+esac
+if [ $rc -eq 0 ] && grep -qs '^check:' "$L/tools/kvm/kvm_idle/Makefile"; then
+	if step tool-check make -C "$L/tools/kvm/kvm_idle" check; then t_ok "tools/kvm/kvm_idle unit tests (make check)"; else
+		t_fail "tools/kvm/kvm_idle unit tests (make check)"
+	fi
+elif [ $rc -eq 0 ]; then
+	t_skip "tools/kvm/kvm_idle unit tests" "its Makefile has no check target"
+fi
+
+# 5. Boot and run the tests, TDP MMU and shadow MMU.
+[ $selftests_built -eq 1 ] || finish
+for mode in ${KVM_IDLE_MODES:-tdp shadow}; do
+	case $mode in
+	tdp) args="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 ;;
+	shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
+	*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow)" ;;
+	esac
+	prefix="npt=${name#npt} ($mode MMU)"
+	rc=0
+	KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
+		step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
+	run=$KVM_IDLE_BUILD/runs/test-$name
+	case $rc in
+	124) t_fail "$prefix: guest finished within $KVM_IDLE_TIMEOUT s (console: $LOGS/test-$name.log)" ;;
+	125 | 126) t_fail "$prefix: guest ran the tests to the end (console: $LOGS/test-$name.log)" ;;
+	*) t_ok "$prefix: guest boots and runs the tests" ;;
+	esac
+	if [ -s "$run/splats" ]; then
+		t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+		sed 's/^/   | /' "$run/splats" | head -n 40
+	elif [ $rc -ne 124 ] && [ $rc -ne 126 ]; then
+		t_ok "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+	fi
+	tap_results "$prefix" "$run/guest.tap"
+	tap_results "$prefix" "$run/kselftest.tap"
+done
+finish
