@@ -23,8 +23,9 @@
  * end the host checks every byte of the memory that was not thrown away on
  * purpose: a walker that broke a mapping, or wrote where it should not, is
  * caught here; the debug kernel's checks (lockdep, KASAN, ...) catch the rest
- * in the log.  Each case runs for IDLE_RACE_MS milliseconds (default 4000):
- * a pass shows that these interleavings did no harm, not that none can.
+ * in the log.  Each case runs for IDLE_RACE_MS milliseconds (default 4000),
+ * and at least MIN_ROUNDS rounds of its disruption: a pass shows that these
+ * interleavings did no harm, not that none can.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -41,6 +42,8 @@
 
 #define MB		(1024 * 1024UL)
 #define NR_SCANNERS	4
+/* However slow the machine, each race runs at least this many rounds. */
+#define MIN_ROUNDS	3
 
 struct race {
 	bool stop;
@@ -72,7 +75,7 @@ static void scanners_start(struct race *r, pid_t pid, bool may_exit)
 	}
 }
 
-static void scanners_stop(struct race *r)
+static void scanners_stop(struct race *r, bool report)
 {
 	int i;
 
@@ -82,8 +85,9 @@ static void scanners_stop(struct race *r)
 		close(r->sc[i].fd);
 		TEST_ASSERT(r->sc[i].calls, "scanner %d never ran", i);
 	}
-	ksft_print_msg("scanner calls: %lu %lu %lu %lu\n", r->sc[0].calls, r->sc[1].calls,
-		       r->sc[2].calls, r->sc[3].calls);
+	if (report)
+		ksft_print_msg("scanner calls: %lu %lu %lu %lu\n", r->sc[0].calls,
+			       r->sc[1].calls, r->sc[2].calls, r->sc[3].calls);
 }
 
 static void sleep_ms(unsigned int ms)
@@ -125,7 +129,7 @@ static void race_vcpus_only(void)
 	idle_vcpus_start(v);
 	scanners_start(&r, 0, false);
 	sleep_ms(race_ms());
-	scanners_stop(&r);
+	scanners_stop(&r, true);
 	idle_vcpus_stop(v);
 	check_vcpus_ran(v);
 
@@ -169,7 +173,7 @@ static void race_memslot_delete(void)
 
 	idle_vcpus_start(v);
 	scanners_start(&r, 0, false);
-	while (idle_now_ms() < deadline) {
+	while (iter < MIN_ROUNDS || idle_now_ms() < deadline) {
 		/* The guest must not touch the memslot while it is gone. */
 		idle_vcpus_pause(v);
 		idle_plan_set(v, s2, IDLE_OP_NONE);
@@ -186,7 +190,7 @@ static void race_memslot_delete(void)
 		sleep_ms(random() % 20);
 		iter++;
 	}
-	scanners_stop(&r);
+	scanners_stop(&r, true);
 	idle_vcpus_stop(v);
 	check_vcpus_ran(v);
 	ksft_print_msg("%lu deletions\n", iter);
@@ -210,7 +214,7 @@ static void race_dontneed_munmap(void)
 
 	idle_vcpus_start(v);
 	scanners_start(&r, 0, false);
-	while (idle_now_ms() < deadline) {
+	while (iter < MIN_ROUNDS || idle_now_ms() < deadline) {
 		uint64_t off = random() % (s3->size / IDLE_PAGE_SIZE) * IDLE_PAGE_SIZE;
 		uint64_t len = min(s3->size - off, (1 + random() % 1024) * IDLE_PAGE_SIZE);
 
@@ -229,7 +233,7 @@ static void race_dontneed_munmap(void)
 		}
 		sleep_ms(random() % 10);
 	}
-	scanners_stop(&r);
+	scanners_stop(&r, true);
 	idle_vcpus_stop(v);
 	check_vcpus_ran(v);
 	ksft_print_msg("%lu zaps\n", iter);
@@ -255,7 +259,7 @@ static void race_split(void)
 
 	idle_vcpus_start(v);
 	scanners_start(&r, 0, false);
-	while (idle_now_ms() < deadline) {
+	while (iter < MIN_ROUNDS || idle_now_ms() < deadline) {
 		uint8_t *page = s4->hva + random() % (s4->size / IDLE_PAGE_SIZE) * IDLE_PAGE_SIZE;
 
 		vm_mem_region_set_flags(v->vm, s1->slot, KVM_MEM_LOG_DIRTY_PAGES);
@@ -271,7 +275,7 @@ static void race_split(void)
 			    "mprotect(PROT_READ | PROT_WRITE)");
 		iter++;
 	}
-	scanners_stop(&r);
+	scanners_stop(&r, true);
 	idle_vcpus_stop(v);
 	check_vcpus_ran(v);
 	ksft_print_msg("%lu rounds of splits\n", iter);
@@ -293,7 +297,7 @@ static void race_vm_destroy(void)
 	s1 = add_checked_seg(v, VM_MEM_SRC_ANONYMOUS_THP, 8 * MB, IDLE_OP_VERIFY);
 	idle_vcpus_start(v);
 	scanners_start(&r, 0, false);
-	while (idle_now_ms() < deadline && iter < 100) {
+	while (iter < MIN_ROUNDS || (idle_now_ms() < deadline && iter < 100)) {
 		vk = idle_vm_create(1 + iter % 2);
 		sk = add_checked_seg(vk, iter % 3 ? VM_MEM_SRC_ANONYMOUS_THP : VM_MEM_SRC_ANONYMOUS,
 				     4 * MB, IDLE_OP_VERIFY_WRITE);
@@ -303,7 +307,7 @@ static void race_vm_destroy(void)
 		idle_vm_free(vk);
 		iter++;
 	}
-	scanners_stop(&r);
+	scanners_stop(&r, true);
 	idle_vcpus_stop(v);
 	check_vcpus_ran(v);
 	ksft_print_msg("%lu VMs destroyed\n", iter);
@@ -335,7 +339,7 @@ static void race_process_exit(void)
 	struct race r = {};
 
 	idle_thp_enable();
-	for (iter = 0; iter < 2 || (idle_now_ms() < deadline && iter < 20); iter++) {
+	for (iter = 0; iter < MIN_ROUNDS || (idle_now_ms() < deadline && iter < 20); iter++) {
 		int cmd[2], ready[2], status, fd;
 		bool kill_it = iter % 2;
 		uint64_t buf[16];
@@ -366,7 +370,7 @@ static void race_process_exit(void)
 			    "VMM child: status %#x", status);
 		/* Keep scanning the dead process for a moment. */
 		sleep_ms(20);
-		scanners_stop(&r);
+		scanners_stop(&r, false);
 
 		TEST_ASSERT(pread(fd, buf, sizeof(buf), 0) == 0, "read() after exit is not 0");
 		TEST_ASSERT(idle_scan(fd, IDLE_BITMAP_SCAN_CLEAR, 0, idle_task_size(), buf,
