@@ -20,6 +20,7 @@
  * guest memory must still hold its pattern, and every errno seen is printed.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #define BUF_SIZE	(64 * 1024)
 #define ARG_AREA	(8 * 1024)
 #define MAX_ERRNO	140
+/* The most read() passes to a file, as the VFS trims it. */
+#define MAX_RW_COUNT	(INT_MAX & ~(IDLE_PAGE_SIZE - 1))
 
 /* Sets of errnos, as bit masks; errnos not listed here are never allowed. */
 static const int known_errno[] = { EINVAL, E2BIG, EBADF, EFAULT, ENOTTY, EOVERFLOW };
@@ -168,15 +171,17 @@ static void fuzz_read(struct fuzz *f)
 				    1ULL << 30, rnd64() };
 	uint64_t len = random() % 2 ? 16 + 8 * (random() % (BUF_SIZE / 8 - 1)) :
 		       count_choice[random() % ARRAY_SIZE(count_choice)];
-	uint64_t must = 0, may = 0;
+	uint64_t must = 0, may = 0, trimmed;
 	void *out = rnd_out(f, len, &room, &kernel_addr);
 	long ret;
 
 	if (!(random() % 32))
 		off |= 1ULL << 63;	/* a negative offset */
+	/* The VFS refuses negative counts and trims large ones. */
+	trimmed = min_t(uint64_t, len, MAX_RW_COUNT);
 	if ((int64_t)len < 0)
 		must |= E(EINVAL);
-	if (off % IDLE_PAGE_SIZE || len % 8 || len < 16)
+	else if (off % IDLE_PAGE_SIZE || trimmed % 8 || trimmed < 16)
 		must |= E(EINVAL);
 	if (kernel_addr)
 		may |= E(EFAULT);	/* access_ok() may come first */
