@@ -199,8 +199,8 @@ END {
 			}
 		med[i] = v[int((m + 1) / 2)]; lo[i] = v[1]; hi[i] = v[m]
 		delete v
-		if (h[i] in minrate && minrate[h[i]] * interval < 2)
-			warn = warn sprintf("warning: hot set %d MiB: the guest made only %.1f passes/s, fewer than 2 per interval\n", h[i], minrate[h[i]])
+		if (h[i] in minrate && minrate[h[i]] * interval < 1)
+			warn = warn sprintf("warning: hot set %d MiB: the guest made only %.1f passes/s, fewer than one per interval: the working set may be under-reported\n", h[i], minrate[h[i]])
 		if (h[i] == 0)
 			bg = med[i]
 	}

@@ -825,7 +825,7 @@ static int svg_write(const char *path, const struct svg_hist *h,
 {
 	unsigned int cw, rh, i, j, left = 70, top = 64, right = 170, width, height;
 	unsigned int mapw, maph, bottom = 90, lastx = 0;
-	char c0[16], c1[16], sz[16], sz2[16];
+	char c0[16], c1[16], sz[16], sz2[16], every[32];
 	uint64_t maxws = 1;
 	FILE *f;
 
@@ -854,9 +854,13 @@ static int svg_write(const char *path, const struct svg_hist *h,
 		left, prog);
 	xml_escape(f, what);
 	fprintf(f, "</text>\n");
+	if (o->file)
+		snprintf(every, sizeof(every), "replayed");
+	else
+		snprintf(every, sizeof(every), "every %.2f s", o->interval);
 	svg_text(f, left, 38, "",
-		 "%u rounds, every %.2f s, %s; working set over the last %u round(s); %s covered in %zu range(s), %s per column",
-		 h->rows, o->interval, o->peek ? "peek (not cleared)" : "test and clear",
+		 "%u rounds, %s, %s; working set over the last %u round(s); %s covered in %zu range(s), %s per column",
+		 h->rows, every, o->peek ? "peek (not cleared)" : "test and clear",
 		 o->k, fmt_size(sz, sizeof(sz), l->total), l->nr,
 		 fmt_size(sz2, sizeof(sz2), l->total / h->cols));
 	fprintf(f, "<text x=\"14\" y=\"%u\" text-anchor=\"middle\"", top + maph / 2);
@@ -891,7 +895,7 @@ static int svg_write(const char *path, const struct svg_hist *h,
 			svg_text(f, left + mapw + 114, y + rh - 1, " font-size=\"9\"", "%s",
 				 fmt_size(sz, sizeof(sz), h->ws[i]));
 	}
-	svg_text(f, left + mapw + 10, top + maph + 12, " font-size=\"9\"", "max %s",
+	svg_text(f, left + mapw + 10, top + maph + 16, " font-size=\"9\"", "max %s",
 		 fmt_size(sz, sizeof(sz), maxws));
 
 	/* Where each covered range starts on the axis. */
@@ -902,6 +906,15 @@ static int svg_write(const char *path, const struct svg_hist *h,
 			x, top + maph, x, top + maph + 5);
 		if (i && x < lastx + 110)
 			continue;
+		/* Near the right end, end the label there, clear of the bars. */
+		if (x + 100 > left + mapw) {
+			if (i && left + mapw < lastx + 210)
+				continue;
+			svg_text(f, left + mapw, top + maph + 16,
+				 " font-size=\"9\" text-anchor=\"end\"", "0x%llx",
+				 (unsigned long long)l->seg[i].start);
+			break;
+		}
 		svg_text(f, x, top + maph + 16, " font-size=\"9\"", "0x%llx",
 			 (unsigned long long)l->seg[i].start);
 		lastx = x;
@@ -1207,7 +1220,7 @@ static void report_pass_error(const struct source *s, const struct opts *o, int 
 			"  process's address space (TASK_SIZE)\n",
 			prog, (unsigned long long)o->lo, (unsigned long long)o->hi);
 	} else if (err == -ENOTTY) {
-		fprintf(stderr, "%s: this kernel has no IDLE_BITMAP_SCAN ioctl, needed for --range\n",
+		fprintf(stderr, "%s: --range needs IDLE_BITMAP_SCAN; this kernel lacks it\n",
 			prog);
 	} else if (err == -EPROTO) {
 		fprintf(stderr, "%s: the kernel's reply breaks the ABI (no progress)\n", prog);
@@ -1258,9 +1271,11 @@ static void print_header(struct run *r)
 	char sz[16], sz2[16];
 	size_t i;
 
-	printf("%s: %s, %s, every %.2f s; working set = accessed in the last %u round(s)\n",
-	       prog, r->what, o->peek ? "peek (Accessed bits not cleared)" : "test and clear",
-	       o->interval, o->k);
+	printf("%s: %s, %s", prog, r->what,
+	       o->peek ? "peek (Accessed bits not cleared)" : "test and clear");
+	if (!o->file)
+		printf(", every %.2f s", o->interval);
+	printf("; working set = accessed in the last %u round(s)\n", o->k);
 	printf("guest memory: %s in %zu range(s):", fmt_size(sz, sizeof(sz), r->layout.total),
 	       r->layout.nr);
 	for (i = 0; i < r->layout.nr && i < 4; i++)
@@ -1432,10 +1447,12 @@ int main(int argc, char **argv)
 		if (ret == -EBADMSG) {
 			fprintf(stderr, "%s: %s: not a recording (size is not a multiple of 8)\n",
 				prog, o.file);
-			return 1;
+			status = 1;
+			goto out;
 		} else if (ret) {
 			fprintf(stderr, "%s: cannot read %s: %s\n", prog, o.file, strerror(-ret));
-			return 1;
+			status = 1;
+			goto out;
 		}
 		if (o.pid)
 			snprintf(r.what, sizeof(r.what), "PID %d (replayed)", (int)o.pid);
@@ -1453,7 +1470,8 @@ int main(int argc, char **argv)
 		if (!r.src.record) {
 			fprintf(stderr, "%s: cannot create %s: %s\n", prog, o.record,
 				strerror(errno));
-			return 1;
+			status = 1;
+			goto out;
 		}
 	}
 	r.cols = term_columns(&o);
@@ -1474,11 +1492,13 @@ int main(int argc, char **argv)
 		ret = source_pass(&r.src, &r.pass);
 		if (ret < 0) {
 			report_pass_error(&r.src, &o, ret);
-			return 1;
+			status = 1;
+			goto out;
 		}
 		if (ret > 0 || !r.pass.ev.nr) {
 			no_vm(&r);
-			return 1;
+			status = 1;
+			goto out;
 		}
 		layout_build(&r.layout, &r.pass.ev);
 		primed = true;
@@ -1498,7 +1518,8 @@ int main(int argc, char **argv)
 		if (ret > 0) {
 			if (!r.rounds && !primed) {
 				no_vm(&r);
-				return 1;
+				status = 1;
+				goto out;
 			}
 			if (!o.json && !o.once)
 				printf("end of recording after %u round(s)\n", r.rounds);
@@ -1512,7 +1533,8 @@ int main(int argc, char **argv)
 		if (!r.pass.ev.nr) {
 			if (!r.rounds && !primed) {
 				no_vm(&r);
-				return 1;
+				status = 1;
+				goto out;
 			}
 			if (r.src.fd >= 0 && !process_alive(o.pid)) {
 				fprintf(stderr, "%s: PID %d exited after %u round(s)\n",
@@ -1567,6 +1589,7 @@ int main(int argc, char **argv)
 			printf("heat map image: %s\n", o.svg);
 		}
 	}
+out:
 	if (r.src.record && fclose(r.src.record)) {
 		fprintf(stderr, "%s: cannot write %s\n", prog, o.record);
 		status = 1;
