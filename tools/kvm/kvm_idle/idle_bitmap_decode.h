@@ -17,7 +17,7 @@
 
 #define IBD_PAGE_SHIFT	12
 /* No user address reaches 2^57 (5-level paging); no record may pass it. */
-#define IBD_ADDR_LIMIT	(1ULL << 57)
+#define IBD_ADDR_LIMIT	0x0200000000000000ULL
 
 enum ibd_state {
 	IBD_HOLE = IDLE_BITMAP_PAGE_HOLE,
