@@ -59,10 +59,12 @@ files=()
 for p in "$cover" "${names[@]/#/$KVM_IDLE_PATCHES/}"; do
 	[ -f "$p" ] || die "patches/series names $p, which does not exist"
 	dst=$out/${p##*/}
-	# The identity appears only in the From: header and the trailers.
+	# The identity appears in the From: header, the trailers and the
+	# MAINTAINERS entry (M:), where the sender becomes the maintainer.
 	PROJ="$KVM_IDLE_NAME <$KVM_IDLE_EMAIL>" SENDER="$name <$email>" \
 		perl -pe 'BEGIN { $p = quotemeta($ENV{PROJ}); $s = $ENV{SENDER} }
-			s/^(From|Signed-off-by): $p$/$1: $s/' "$p" >"$dst"
+			s/^(From|Signed-off-by): $p$/$1: $s/;
+			s/^\+M:\t$p$/+M:\t$s/' "$p" >"$dst"
 	! grep -q "$KVM_IDLE_EMAIL" "$dst" ||
 		die "$dst still names $KVM_IDLE_EMAIL after the rewrite; check the patch by hand"
 	files+=("$dst")
@@ -77,7 +79,7 @@ while IFS= read -r line; do
 	*) [ "$addr" = "$KVM_IDLE_NAME <$KVM_IDLE_EMAIL>" ] || cc+=("--cc=$addr") ;;
 	esac
 done < <(cd "$KVM_IDLE_LINUX" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
-	--no-rolestats --no-multiline --separator $'\n' --roles "${files[@]}" 2>/dev/null | sort -u)
+	--no-rolestats --roles "${files[@]}" 2>/dev/null | sort -u)
 [ ${#to[@]} -gt 0 ] || die "get_maintainer.pl found no list for the series"
 info "sender: $name <$email>"
 info "to: ${to[*]#--to=}"
