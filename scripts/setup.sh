@@ -19,7 +19,7 @@ PKG=$KVM_IDLE_DEB_PACKAGE
 PIN=$KVM_IDLE_DEB_VERSION
 
 installed_version() {
-	dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$1" 2>/dev/null |
+	{ dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$1" 2>/dev/null || true; } |
 		sed -n 's/^ii *//p'
 }
 

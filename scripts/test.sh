@@ -30,7 +30,7 @@ T0=$(date +%s)
 
 t_ok() { npass=$((npass + 1)); echo "ok - $1"; }
 t_fail() { nfail=$((nfail + 1)); failed+=("$1"); echo "not ok - $1"; }
-t_skip() { nskip=$((nskip + 1)); echo "ok - $1 # SKIP $2"; }
+t_skip() { nskip=$((nskip + 1)); echo "ok - $1 # SKIP${2:+ $2}"; }
 
 # step NAME COMMAND...: run with output to build/logs/NAME.log; on failure
 # show the log's tail.  Returns the command's status.
@@ -64,7 +64,7 @@ finish() {
 
 # tap_results PREFIX FILE: count the top-level TAP results of FILE.
 tap_results() {
-	local prefix=$1 file=$2 line plan=0 seen=0 desc
+	local prefix=$1 file=$2 line plan=0 seen=0 desc reason
 	[ -f "$file" ] || { t_fail "$prefix: no results ($file missing)"; return; }
 	while IFS= read -r line; do
 		case "$line" in
@@ -75,7 +75,9 @@ tap_results() {
 			if [[ "$line" == "not ok"* ]]; then
 				t_fail "$prefix: $desc"
 			elif [[ "$desc" =~ \#\ *(SKIP|skip)(.*)$ ]]; then
-				t_skip "$prefix: ${desc%%#*}" "${BASH_REMATCH[2]# }"
+				reason=${BASH_REMATCH[2]}
+				desc=${desc%%#*}
+				t_skip "$prefix: ${desc%"${desc##*[! ]}"}" "${reason# }"
 			else
 				t_ok "$prefix: $desc"
 			fi
@@ -88,13 +90,19 @@ tap_results() {
 }
 
 # 1. Packages.
-if step setup "$S/setup.sh"; then t_ok "setup: packages installed"; else
+if step setup "$S/setup.sh"; then
+	t_ok "setup: packages installed"
+	grep -h 'warning' "$LOGS/setup.log" || true
+else
 	t_fail "setup: packages installed (see $LOGS/setup.log)"
 	finish
 fi
 
 # 2. The kernel tree with the series applied.
-if step prepare-tree "$S/prepare-tree.sh"; then t_ok "series applies to the pinned base (git am)"; else
+if step prepare-tree "$S/prepare-tree.sh"; then
+	t_ok "series applies to the pinned base (git am)"
+	grep -h -e 'warning' -e ': base: ' -e 'applied:' -e 'up to date:' "$LOGS/prepare-tree.log" || true
+else
 	t_fail "series applies to the pinned base (git am) (see $LOGS/prepare-tree.log)"
 	finish
 fi
@@ -112,7 +120,7 @@ for p in "${patches[@]}"; do
 	fi
 done
 if command -v shellcheck >/dev/null; then
-	if step shellcheck shellcheck -x "$S"/*.sh "$KVM_IDLE_TOP/.ci/run"; then
+	if step shellcheck shellcheck -x -S warning "$S"/*.sh "$S"/*/*.sh "$KVM_IDLE_TOP/.ci/run"; then
 		t_ok "shellcheck scripts/"
 	else
 		t_fail "shellcheck scripts/"
