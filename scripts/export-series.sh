@@ -38,7 +38,7 @@ mkdir -p "$P"
 if [ "$ncommits" -eq 0 ]; then
 	info "no commits on top of base: the series is empty"
 else
-	opts=(--cover-letter --base=base --zero-commit --no-signature --signoff
+	opts=(--cover-letter --base=base --zero-commit --no-signature --signoff --abbrev=12
 		--from="$KVM_IDLE_NAME <$KVM_IDLE_EMAIL>"
 		--subject-prefix="${KVM_IDLE_SUBJECT_PREFIX:-PATCH}")
 	[ -z "${KVM_IDLE_REROLL:-}" ] || opts+=(--reroll-count="$KVM_IDLE_REROLL")

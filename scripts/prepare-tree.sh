@@ -39,8 +39,8 @@ extract_base() {
 	# Debian's .gitignore ignores everything at the top: add with -f.
 	git -C "$top" add -f -A .
 	GIT_AUTHOR_DATE=$KVM_IDLE_BASE_DATE GIT_COMMITTER_DATE=$KVM_IDLE_BASE_DATE \
-		GIT_AUTHOR_NAME=$KVM_IDLE_NAME GIT_AUTHOR_EMAIL=$KVM_IDLE_EMAIL \
-		GIT_COMMITTER_NAME=$KVM_IDLE_NAME GIT_COMMITTER_EMAIL=$KVM_IDLE_EMAIL \
+		GIT_AUTHOR_NAME=$KVM_IDLE_BASE_NAME GIT_AUTHOR_EMAIL=$KVM_IDLE_BASE_EMAIL \
+		GIT_COMMITTER_NAME=$KVM_IDLE_BASE_NAME GIT_COMMITTER_EMAIL=$KVM_IDLE_BASE_EMAIL \
 		git -C "$top" commit -q -m "Debian $KVM_IDLE_DEB_PACKAGE $ver"
 	git -C "$top" tag base
 	mv "$top" "$L"
@@ -52,7 +52,10 @@ if ! git -C "$L" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
 	mkdir -p "$KVM_IDLE_BUILD"
 	extract_base
 fi
-info "base: $(git -C "$L" log -1 --format=%s base)"
+info "base: $(git -C "$L" log -1 --format='%h %s' base)"
+if [ "$(git -C "$L" rev-parse base)" != "$KVM_IDLE_BASE_COMMIT" ]; then
+	warn "base is not the pinned base commit $KVM_IDLE_BASE_COMMIT (scripts/pinned.env): another source version, or a tree made by hand; the cover letter's base-commit: will differ"
+fi
 
 mapfile -t patches < <(series_patches)
 psigs=()
