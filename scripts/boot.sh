@@ -95,50 +95,55 @@ qemu=(qemu-system-x86_64 -machine q35 "${accel_args[@]}" -smp "$SMP" -m "$MEM"
 printf '%q ' "${qemu[@]}" >"$RUN/qemu-cmdline"
 echo >>"$RUN/qemu-cmdline"
 
-info "run $NAME: $accel, ${KVM_IDLE_CMDLINE:-no extra kernel arguments}; console log $LOG"
-start=$(date +%s)
-timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$RUN/qemu.out" 2>&1 &
-qpid=$!
-trap 'kill "$qpid" 2>/dev/null || true' EXIT
-tpid=
-if [ "${KVM_IDLE_QUIET:-0}" != 1 ]; then
-	tail -n +1 -f --pid="$qpid" "$LOG" &
-	tpid=$!
-fi
-qrc=0
-wait "$qpid" || qrc=$?
-trap - EXIT
-[ -z "$tpid" ] || wait "$tpid" || true
-info "run $NAME: QEMU exited with $qrc after $(($(date +%s) - start)) s"
+# One function, read before it runs: editing this file during a boot is safe.
+run() {
+	info "run $NAME: $accel, ${KVM_IDLE_CMDLINE:-no extra kernel arguments}; console log $LOG"
+	start=$(date +%s)
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$RUN/qemu.out" 2>&1 &
+	qpid=$!
+	trap 'kill "$qpid" 2>/dev/null || true' EXIT
+	tpid=
+	if [ "${KVM_IDLE_QUIET:-0}" != 1 ]; then
+		tail -n +1 -f --pid="$qpid" "$LOG" &
+		tpid=$!
+	fi
+	qrc=0
+	wait "$qpid" || qrc=$?
+	trap - EXIT
+	[ -z "$tpid" ] || wait "$tpid" || true
+	info "run $NAME: QEMU exited with $qrc after $(($(date +%s) - start)) s"
 
-if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
-	echo "$PROG: error: the guest did not finish within $TIMEOUT s (KVM_IDLE_TIMEOUT); QEMU killed. Console tail ($LOG):" >&2
-	tail -n 40 "$LOG" >&2
-	exit 124
-fi
-if [ ! -s "$RUN/status" ] && [ -s "$RUN/qemu.out" ] && [ ! -s "$LOG" ]; then
-	cat "$RUN/qemu.out" >&2
-	echo "$PROG: error: QEMU failed to start (see above): check the qemu-system-x86 install" >&2
-	exit 126
-fi
-[ ! -s "$RUN/qemu.out" ] || { echo "QEMU said:"; cat "$RUN/qemu.out"; } >&2
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+		echo "$PROG: error: the guest did not finish within $TIMEOUT s (KVM_IDLE_TIMEOUT); QEMU killed. Console tail ($LOG):" >&2
+		tail -n 40 "$LOG" >&2
+		exit 124
+	fi
+	if [ ! -s "$RUN/status" ] && [ -s "$RUN/qemu.out" ] && [ ! -s "$LOG" ]; then
+		cat "$RUN/qemu.out" >&2
+		echo "$PROG: error: QEMU failed to start (see above): check the qemu-system-x86 install" >&2
+		exit 126
+	fi
+	[ ! -s "$RUN/qemu.out" ] || { echo "QEMU said:"; cat "$RUN/qemu.out"; } >&2
 
-# Kernel reports anywhere in the log; only lines with a printk timestamp,
-# so that the command's own output cannot match.
-ts='\[ *[0-9]+\.[0-9]{6}\]'
-pat='BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection fault|lockdep is turned off|turning off the locking correctness validator|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|INFO: task .* blocked|self-detected stall|detected stalls on CPUs|RCU stall|DEBUG_LOCKS_WARN_ON|list_(add|del) corruption'
-grep -aE "$ts.*($pat)" "$LOG" >"$RUN/splats" || true
+	# Kernel reports anywhere in the log; only lines with a printk timestamp,
+	# so that the command's own output cannot match.
+	ts='\[ *[0-9]+\.[0-9]{6}\]'
+	pat='BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection fault|lockdep is turned off|turning off the locking correctness validator|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|INFO: task .* blocked|self-detected stall|detected stalls on CPUs|RCU stall|DEBUG_LOCKS_WARN_ON|list_(add|del) corruption'
+	grep -aE "$ts.*($pat)" "$LOG" >"$RUN/splats" || true
 
-if [ ! -s "$RUN/status" ]; then
-	echo "$PROG: error: the guest stopped before the command finished (crash or panic?). Console tail ($LOG):" >&2
-	tail -n 40 "$LOG" >&2
-	exit 125
-fi
-rc=$(cat "$RUN/status")
-if [ -s "$RUN/splats" ]; then
-	echo "$PROG: error: kernel reports in the console log $LOG:" >&2
-	cat "$RUN/splats" >&2
-	[ "$rc" -ne 0 ] || rc=97
-fi
-info "run $NAME: command exited with $(cat "$RUN/status")"
-exit "$rc"
+	if [ ! -s "$RUN/status" ]; then
+		echo "$PROG: error: the guest stopped before the command finished (crash or panic?). Console tail ($LOG):" >&2
+		tail -n 40 "$LOG" >&2
+		exit 125
+	fi
+	rc=$(cat "$RUN/status")
+	if [ -s "$RUN/splats" ]; then
+		echo "$PROG: error: kernel reports in the console log $LOG:" >&2
+		cat "$RUN/splats" >&2
+		[ "$rc" -ne 0 ] || rc=97
+	fi
+	info "run $NAME: command exited with $(cat "$RUN/status")"
+	exit "$rc"
+}
+
+run

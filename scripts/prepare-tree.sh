@@ -9,7 +9,7 @@
 # is incremental.  Refuses when the tree holds work that is not in patches/
 # (uncommitted changes, commits never exported) unless FORCE=1, which keeps a
 # backup ref and a stash.
-USAGE="usage: [FORCE=1] scripts/prepare-tree.sh"
+USAGE="usage: [FORCE=1] scripts/prepare-tree.sh    (exit 1: a patch does not apply; 2: refused, work not in patches/)"
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -107,7 +107,7 @@ if [ -n "$dirty" ] || [ ${#unknown[@]} -gt 0 ]; then
 			echo "To keep it: commit it, then run scripts/export-series.sh."
 			echo "To drop it and use patches/ as it is: rerun with FORCE=1 (a backup ref and a stash are kept)."
 		} >&2
-		exit 1
+		exit 2
 	fi
 	backup=refs/kvm-idle/backup/$(date +%Y%m%d-%H%M%S)
 	git -C "$L" update-ref "$backup" HEAD

@@ -89,112 +89,127 @@ tap_results() {
 	fi
 }
 
-# 1. Packages.
-if step setup "$S/setup.sh"; then
-	t_ok "setup: packages installed"
-	grep -h 'warning' "$LOGS/setup.log" || true
-else
-	t_fail "setup: packages installed (see $LOGS/setup.log)"
-	finish
-fi
-
-# 2. The kernel tree with the series applied.
-if step prepare-tree "$S/prepare-tree.sh"; then
-	t_ok "series applies to the pinned base (git am)"
-	grep -h -e 'warning' -e ': base: ' -e 'applied:' -e 'up to date:' "$LOGS/prepare-tree.log" || true
-else
-	t_fail "series applies to the pinned base (git am) (see $LOGS/prepare-tree.log)"
-	finish
-fi
-
-# 3. Host checks on the series.
-if step check-mirror "$S/check-mirror.sh"; then t_ok "mirror: new Documentation/ and tools/ files match the top"; else
-	t_fail "mirror: new Documentation/ and tools/ files match the top"
-fi
-mapfile -t patches < <(series_patches)
-for p in "${patches[@]}"; do
-	if step "checkpatch-${p%%-*}" "$S/checkpatch.sh" "$KVM_IDLE_PATCHES/$p"; then
-		t_ok "checkpatch --strict: $p"
+# The whole run is one function, read before it starts: editing this file
+# while it runs does not change the run.
+main() {
+	# 1. Packages.
+	if step setup "$S/setup.sh"; then
+		t_ok "setup: packages installed"
+		grep -h 'warning' "$LOGS/setup.log" || true
 	else
-		t_fail "checkpatch --strict: $p"
+		t_fail "setup: packages installed (see $LOGS/setup.log)"
+		finish
 	fi
-done
-if command -v shellcheck >/dev/null; then
-	if step shellcheck shellcheck -x -S warning "$S"/*.sh "$S"/*/*.sh "$KVM_IDLE_TOP/.ci/run"; then
-		t_ok "shellcheck scripts/"
-	else
-		t_fail "shellcheck scripts/"
-	fi
-else
-	t_skip "shellcheck scripts/" "shellcheck not installed"
-fi
 
-# 4. Builds.
-if [ -n "${KVM_IDLE_KERNEL:-}" ]; then
-	t_skip "kernel builds" "using KVM_IDLE_KERNEL=$KVM_IDLE_KERNEL"
-	[ -f "$KVM_IDLE_KERNEL" ] || { t_fail "kernel image $KVM_IDLE_KERNEL exists"; finish; }
-	step build-kernel "$S/build-kernel.sh" --config-only || true
-elif step build-kernel "$S/build-kernel.sh"; then
-	t_ok "kernel builds"
-else
-	t_fail "kernel builds (see $LOGS/build-kernel.log)"
-	finish
-fi
-if step check-config "$S/check-config.sh"; then t_ok "kernel config has every option of the fragment"; else
-	t_fail "kernel config has every option of the fragment"
-fi
-selftests_built=0
-if step build-selftests "$S/build-selftests.sh"; then
-	selftests_built=1
-	if [ -f "$L/tools/testing/selftests/kvm-idle/Makefile" ]; then
-		t_ok "kvm-idle kselftests and access_tracking_perf_test build"
-	else
-		t_skip "kvm-idle kselftests build" "not in the series yet"
-		t_ok "access_tracking_perf_test builds"
-	fi
-else
-	t_fail "kselftests build (see $LOGS/build-selftests.log)"
-fi
-rc=0
-step build-tool "$S/build-tool.sh" || rc=$?
-case $rc in
-0) t_ok "tools/kvm/kvm_idle builds" ;;
-4) t_skip "tools/kvm/kvm_idle builds" "not in the series yet" ;;
-*) t_fail "tools/kvm/kvm_idle builds (see $LOGS/build-tool.log)" ;;
-esac
-if [ $rc -eq 0 ] && grep -qs '^check:' "$L/tools/kvm/kvm_idle/Makefile"; then
-	if step tool-check make -C "$L/tools/kvm/kvm_idle" check; then t_ok "tools/kvm/kvm_idle unit tests (make check)"; else
-		t_fail "tools/kvm/kvm_idle unit tests (make check)"
-	fi
-elif [ $rc -eq 0 ]; then
-	t_skip "tools/kvm/kvm_idle unit tests" "its Makefile has no check target"
-fi
-
-# 5. Boot and run the tests, TDP MMU and shadow MMU.
-[ $selftests_built -eq 1 ] || finish
-for mode in ${KVM_IDLE_MODES:-tdp shadow}; do
-	case $mode in
-	tdp) args="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 ;;
-	shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
-	*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow)" ;;
-	esac
-	prefix="npt=${name#npt} ($mode MMU)"
+	# 2. The kernel tree with the series applied.
 	rc=0
-	KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
-		step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
-	run=$KVM_IDLE_BUILD/runs/test-$name
+	step prepare-tree "$S/prepare-tree.sh" || rc=$?
 	case $rc in
-	124) t_fail "$prefix: guest finished within $KVM_IDLE_TIMEOUT s (console: $LOGS/test-$name.log)" ;;
-	125 | 126) t_fail "$prefix: guest ran the tests to the end (console: $LOGS/test-$name.log)" ;;
-	*) t_ok "$prefix: guest boots and runs the tests" ;;
+	0)
+		t_ok "series applies to the pinned base (git am)"
+		grep -h -e 'warning' -e ': base: ' -e 'applied:' -e 'up to date:' "$LOGS/prepare-tree.log" || true
+		;;
+	2)
+		t_fail "$L holds work not in patches/: export it or rerun with FORCE=1 (see $LOGS/prepare-tree.log)"
+		finish
+		;;
+	*)
+		t_fail "series applies to the pinned base (git am) (see $LOGS/prepare-tree.log)"
+		finish
+		;;
 	esac
-	if [ -s "$run/splats" ]; then
-		t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
-		sed 's/^/   | /' "$run/splats" | head -n 40
-	elif [ $rc -ne 124 ] && [ $rc -ne 126 ]; then
-		t_ok "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+
+	# 3. Host checks on the series.
+	if step check-mirror "$S/check-mirror.sh"; then t_ok "mirror: new Documentation/ and tools/ files match the top"; else
+		t_fail "mirror: new Documentation/ and tools/ files match the top"
 	fi
-	tap_results "$prefix" "$run/guest.tap"
-	tap_results "$prefix" "$run/kselftest.tap"
-done
-finish
+	mapfile -t patches < <(series_patches)
+	for p in "${patches[@]}"; do
+		if step "checkpatch-${p%%-*}" "$S/checkpatch.sh" "$KVM_IDLE_PATCHES/$p"; then
+			t_ok "checkpatch --strict: $p"
+		else
+			t_fail "checkpatch --strict: $p"
+		fi
+	done
+	if command -v shellcheck >/dev/null; then
+		if step shellcheck shellcheck -x -S warning "$S"/*.sh "$S"/*/*.sh "$KVM_IDLE_TOP/.ci/run"; then
+			t_ok "shellcheck scripts/"
+		else
+			t_fail "shellcheck scripts/"
+		fi
+	else
+		t_skip "shellcheck scripts/" "shellcheck not installed"
+	fi
+
+	# 4. Builds.
+	if [ -n "${KVM_IDLE_KERNEL:-}" ]; then
+		t_skip "kernel builds" "using KVM_IDLE_KERNEL=$KVM_IDLE_KERNEL"
+		[ -f "$KVM_IDLE_KERNEL" ] || { t_fail "kernel image $KVM_IDLE_KERNEL exists"; finish; }
+		step build-kernel "$S/build-kernel.sh" --config-only || true
+	elif step build-kernel "$S/build-kernel.sh"; then
+		t_ok "kernel builds"
+	else
+		t_fail "kernel builds (see $LOGS/build-kernel.log)"
+		finish
+	fi
+	if step check-config "$S/check-config.sh"; then t_ok "kernel config has every option of the fragment"; else
+		t_fail "kernel config has every option of the fragment"
+	fi
+	selftests_built=0
+	if step build-selftests "$S/build-selftests.sh"; then
+		selftests_built=1
+		if [ -f "$L/tools/testing/selftests/kvm-idle/Makefile" ]; then
+			t_ok "kvm-idle kselftests and access_tracking_perf_test build"
+		else
+			t_skip "kvm-idle kselftests build" "not in the series yet"
+			t_ok "access_tracking_perf_test builds"
+		fi
+	else
+		t_fail "kselftests build (see $LOGS/build-selftests.log)"
+	fi
+	rc=0
+	step build-tool "$S/build-tool.sh" || rc=$?
+	case $rc in
+	0) t_ok "tools/kvm/kvm_idle builds" ;;
+	4) t_skip "tools/kvm/kvm_idle builds" "not in the series yet" ;;
+	*) t_fail "tools/kvm/kvm_idle builds (see $LOGS/build-tool.log)" ;;
+	esac
+	if [ $rc -eq 0 ] && grep -qs '^check:' "$L/tools/kvm/kvm_idle/Makefile"; then
+		if step tool-check make -C "$L/tools/kvm/kvm_idle" check; then t_ok "tools/kvm/kvm_idle unit tests (make check)"; else
+			t_fail "tools/kvm/kvm_idle unit tests (make check)"
+		fi
+	elif [ $rc -eq 0 ]; then
+		t_skip "tools/kvm/kvm_idle unit tests" "its Makefile has no check target"
+	fi
+
+	# 5. Boot and run the tests, TDP MMU and shadow MMU.
+	[ $selftests_built -eq 1 ] || finish
+	for mode in ${KVM_IDLE_MODES:-tdp shadow}; do
+		case $mode in
+		tdp) args="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 ;;
+		shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
+		*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow)" ;;
+		esac
+		prefix="npt=${name#npt} ($mode MMU)"
+		rc=0
+		KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
+			step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
+		run=$KVM_IDLE_BUILD/runs/test-$name
+		case $rc in
+		124) t_fail "$prefix: guest finished within $KVM_IDLE_TIMEOUT s (console: $LOGS/test-$name.log)" ;;
+		125 | 126) t_fail "$prefix: guest ran the tests to the end (console: $LOGS/test-$name.log)" ;;
+		*) t_ok "$prefix: guest boots and runs the tests" ;;
+		esac
+		if [ -s "$run/splats" ]; then
+			t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+			sed 's/^/   | /' "$run/splats" | head -n 40
+		elif [ $rc -ne 124 ] && [ $rc -ne 126 ]; then
+			t_ok "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+		fi
+		tap_results "$prefix" "$run/guest.tap"
+		tap_results "$prefix" "$run/kselftest.tap"
+	done
+	finish
+}
+
+main
