@@ -83,12 +83,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "kvm_util.h"
 #include "memstress.h"
@@ -101,6 +104,8 @@
 #define PAGE_IDLE_PATH		"/sys/kernel/mm/page_idle/bitmap"
 #define PAGEMAP_PRESENT		BIT_ULL(63)
 #define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+/* The THP flag of /proc/kpageflags. */
+#define KPF_THP			22
 /* pagemap entries per read() of the batched page_idle pass: 512K of them. */
 #define PAGEMAP_BATCH		65536UL
 /* sysfs moves at most a page of the bitmap per call: 512 words. */
@@ -111,6 +116,8 @@
 #define PERF_MIN_REPS		5
 /* The small hot set of the flush part, in units (4K or 2M pages). */
 #define PERF_HOT_UNITS		16
+/* Clear, wait and peek this many times per measurement of the hot set. */
+#define PERF_HOT_TRIALS		20
 /* How long to wait for the guest to go over its set twice. */
 #define PERF_SPIN_TIMEOUT_S	600
 
@@ -178,9 +185,12 @@ static inline bool pattern_has(const struct pattern *p, uint64_t unit)
 static void guest_touch(const struct memstress_vcpu_args *va, const struct pattern *p,
 			uint64_t first)
 {
-	uint64_t step = 1ULL << p->unit_shift, i;
+	uint64_t step = 1ULL << p->unit_shift, n = va->pages, i;
 
-	for (i = 0; i < va->pages; i += step) {
+	/* The hot set is the first units; do not walk past them. */
+	if (p->kind == PAT_HOT)
+		n = min(n, max((uint64_t)p->arg << p->unit_shift, first) - first);
+	for (i = 0; i < n; i += step) {
 		if (pattern_has(p, (first + i) >> p->unit_shift))
 			WRITE_ONCE(*(uint64_t *)(va->gva + i * IDLE_PAGE_SIZE), i);
 	}
@@ -206,6 +216,17 @@ static void guest_code(uint32_t idx)
 	}
 }
 
+enum pass_method {
+	M_IB_IOCTL, M_IB_READ, M_IB_PEEK, M_PI_BATCHED, M_PI_NAIVE, NR_METHODS
+};
+
+/* For -M. */
+static const char * const method_key[NR_METHODS] = {
+	"ioctl", "read", "peek", "batched", "naive",
+};
+
+#define METHODS_ALL		"ioctl,read,peek,batched,naive"
+
 struct perf_params {
 	enum vm_mem_backing_src_type backing;
 	uint64_t bytes;		/* guest test memory, all vCPUs together */
@@ -213,6 +234,7 @@ struct perf_params {
 	int reps;
 	uint64_t buf_bytes;	/* read() buffer and IDLE_BITMAP_SCAN vector */
 	bool parts[NR_PARTS];
+	bool methods[NR_METHODS];
 	int guest_ms;		/* each guest throughput measurement */
 	int refault_pct;	/* share of its memory each vCPU zaps per round */
 	uint64_t naive_max;	/* largest memory for the naive page_idle loop */
@@ -246,6 +268,14 @@ struct perf_vm {
 	sem_t done;
 	struct vcpu_worker w[PERF_MAX_VCPUS];
 	uint8_t *reported;	/* per page: the last pass's answer, see REP_* */
+	uint64_t sptes;		/* leaf SPTEs of the last idle_bitmap answer */
+	uint64_t young_sptes;	/* of them accessed */
+	bool spare_cpu;		/* a CPU that no vCPU is pinned to */
+	/* vCPU 0's statistics, for its exit count. */
+	int stats_fd;
+	struct kvm_stats_header stats_hdr;
+	struct kvm_stats_desc *stats_desc;
+	struct kvm_stats_desc *exits_desc;
 };
 
 enum { REP_IDLE, REP_ACCESSED, REP_NONE };
@@ -255,12 +285,89 @@ struct stats {
 	int n;
 };
 
-static uint64_t now_ns(void)
+static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Times come from the TSC: under TCG the host kernel marks it unstable and
+ * its clock ticks with the jiffies, 4 ms at a time, too coarse for a pass.
+ * QEMU passes the host's TSC through, so it counts at a constant rate; that
+ * rate is measured against CLOCK_MONOTONIC once, over CALIBRATE_MS.
+ */
+#define CALIBRATE_MS		2000
+
+static double tsc_per_ns;
+
+/*
+ * @mhz: the TSC rate if known (-T), else 0 to measure it.  Under TCG the
+ * jiffies, and so the measurement, can be off by tens of percent, since
+ * the timer ticks of an emulated CPU come late under load: scripts/bench.sh
+ * passes the TSC rate of the machine that runs QEMU.
+ */
+static void clock_calibrate(double mhz)
+{
+	char cs[64] = "?";
+	uint64_t t0, c0;
+	double measured;
+	FILE *f;
+
+	t0 = mono_ns();
+	c0 = rdtsc();
+	usleep(CALIBRATE_MS * 1000);
+	measured = (double)(rdtsc() - c0) / (mono_ns() - t0);
+	tsc_per_ns = mhz ? mhz / 1000 : measured;
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	if (f) {
+		if (fgets(cs, sizeof(cs), f))
+			cs[strcspn(cs, "\n")] = 0;
+		fclose(f);
+	}
+	printf("# clock: TSC at %.1f MHz (%s); CLOCK_MONOTONIC (clocksource %s) says %.1f MHz\n",
+	       tsc_per_ns * 1000, mhz ? "-T" : "measured", cs, measured * 1000);
+}
+
+/*
+ * With IDLE_PERF_CTL (and IDLE_PERF_ACK) naming the control (and ack)
+ * FIFOs of "perf record --control=fifo:CTL,ACK -D -1", perf samples only
+ * while the timed passes run; scripts/bench.sh profiles that way.
+ */
+static int perf_ctl_fd = -1, perf_ack_fd = -1;
+
+static void perf_ctl_open(void)
+{
+	const char *ctl = getenv("IDLE_PERF_CTL"), *ack = getenv("IDLE_PERF_ACK");
+
+	if (ctl) {
+		perf_ctl_fd = open(ctl, O_WRONLY);
+		TEST_ASSERT(perf_ctl_fd >= 0, "open(%s) failed", ctl);
+	}
+	if (ctl && ack) {
+		perf_ack_fd = open(ack, O_RDONLY);
+		TEST_ASSERT(perf_ack_fd >= 0, "open(%s) failed", ack);
+	}
+}
+
+static void perf_ctl(bool enable)
+{
+	const char *cmd = enable ? "enable\n" : "disable\n";
+	char ack[16];
+
+	if (perf_ctl_fd < 0)
+		return;
+	TEST_ASSERT(write(perf_ctl_fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
+		    "write to the perf control FIFO failed");
+	if (perf_ack_fd >= 0)
+		TEST_ASSERT(read(perf_ack_fd, ack, sizeof(ack)) > 0, "no ack from perf");
+}
+
+static uint64_t now_ns(void)
+{
+	return rdtsc() / tsc_per_ns;
 }
 
 static double ms_since(uint64_t t0)
@@ -364,12 +471,22 @@ static void vcpu_rounds(struct vcpu_worker *w)
 	w->ns = now_ns() - t0;
 }
 
+/*
+ * Threads are pinned: vCPU i to CPU i, the thread that scans to the next
+ * one, so that the guest and the scanner do not share a CPU by accident.
+ */
+static void pin_to(int cpu)
+{
+	kvm_pin_this_task_to_pcpu(cpu % sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 static void *vcpu_worker_main(void *arg)
 {
 	struct vcpu_worker *w = arg;
 	struct perf_vm *v = w->v;
 	int job;
 
+	pin_to(w->idx);
 	for (;;) {
 		sem_wait(&w->go);
 		job = READ_ONCE(v->job);
@@ -427,7 +544,12 @@ static uint64_t guest_loops_min(struct perf_vm *v)
 	return m;
 }
 
-/* Wait until every vCPU started and finished @n loops over its set. */
+/*
+ * Wait until every vCPU started and finished @n loops over its set.  Busy,
+ * without even PAUSE (which exits to QEMU's main loop under TCG): a sleep
+ * lasts until the next tick, and the guest's exit for that tick would flush
+ * the TLB that the flush part is about.
+ */
 static void guest_wait_loops(struct perf_vm *v, uint64_t n)
 {
 	uint64_t from = guest_loops_min(v), t0 = now_ns();
@@ -435,8 +557,18 @@ static void guest_wait_loops(struct perf_vm *v, uint64_t n)
 	while (guest_loops_min(v) < from + n + 1) {
 		TEST_ASSERT(now_ns() - t0 < PERF_SPIN_TIMEOUT_S * 1000000000ULL,
 			    "the guest did not loop over its set in %d s", PERF_SPIN_TIMEOUT_S);
-		usleep(500);
+		/* Sharing the CPU with the vCPU: let it run. */
+		if (!v->spare_cpu)
+			usleep(1000);
 	}
+}
+
+/* Is there a CPU for the scanner besides the vCPUs?  Warn if not. */
+static void check_spare_cpu(struct perf_vm *v, const char *part)
+{
+	if (!v->spare_cpu)
+		printf("# WARNING: %s: %ld CPU(s) for %d vCPU(s) and the scanner to share\n",
+		       part, sysconf(_SC_NPROCESSORS_ONLN), v->p->nr_vcpus);
 }
 
 /* idle_bitmap: one pass over [start, end), by IDLE_BITMAP_SCAN or read(). */
@@ -472,10 +604,11 @@ static int ib_count_extent(const struct ibd_extent *e, void *arg)
 	return 0;
 }
 
-static void ib_ctx_init(struct ib_ctx *c, uint64_t buf_bytes)
+/* @pid: the VMM, 0 for this process. */
+static void ib_ctx_init(struct ib_ctx *c, pid_t pid, uint64_t buf_bytes)
 {
-	c->fd = idle_open(0, O_RDWR);
-	c->peek_fd = idle_open(0, O_RDONLY);
+	c->fd = idle_open(pid, O_RDWR);
+	c->peek_fd = idle_open(pid, O_RDONLY);
 	c->cap = buf_bytes / 8;
 	c->buf = malloc(c->cap * 8);
 	TEST_ASSERT(c->buf && c->cap >= 2, "bad idle_bitmap buffer of %lu bytes", buf_bytes);
@@ -538,23 +671,37 @@ static void ib_pass(struct ib_ctx *c, bool use_read, uint64_t flags, uint64_t st
 	}
 }
 
-/* The answer of the last pass for each page of the test memory. */
+/*
+ * The answer of the last pass for each page of the test memory.  Also
+ * counts the walker's work that the answer implies: it visits each leaf
+ * SPTE once, and with a clear does one cmpxchg per accessed one.
+ */
 static void ib_reported(struct perf_vm *v, const struct ib_result *r)
 {
+	uint64_t i, small = 0, huge = 0, small_a = 0, huge_a = 0;
 	struct idle_map m;
-	uint64_t i;
 
 	idle_map_init(&m, v->start, v->npages);
 	idle_map_add(&m, &r->recs);
 	for (i = 0; i < v->npages; i++) {
 		uint8_t s = m.st[i];
+		bool a = IDLE_MAP_STATE(s) == IBD_ACCESSED;
 
-		if (s == IDLE_MAP_NONE || IDLE_MAP_STATE(s) == IBD_HOLE)
+		if (s == IDLE_MAP_NONE || IDLE_MAP_STATE(s) == IBD_HOLE) {
 			v->reported[i] = REP_NONE;
-		else
-			v->reported[i] = IDLE_MAP_STATE(s) == IBD_ACCESSED ? REP_ACCESSED :
-									     REP_IDLE;
+			continue;
+		}
+		v->reported[i] = a ? REP_ACCESSED : REP_IDLE;
+		if (IDLE_MAP_SIZE(s) == IDLE_BITMAP_SIZE_4K) {
+			small++;
+			small_a += a;
+		} else {
+			huge++;
+			huge_a += a;
+		}
 	}
+	v->sptes = small + huge / IDLE_PAGES_PER_HUGE;
+	v->young_sptes = small_a + huge_a / IDLE_PAGES_PER_HUGE;
 	idle_map_free(&m);
 }
 
@@ -563,6 +710,7 @@ static void ib_reported(struct perf_vm *v, const struct ib_result *r)
 struct pi_ctx {
 	int bitmap_fd;
 	int pagemap_fd;
+	int kpageflags_fd;
 	uint64_t *batch;	/* pagemap entries */
 	uint64_t *pfn;		/* PFN of each page, 0 if not present */
 	uint64_t *mask;		/* bit per PFN: the pages to test */
@@ -573,13 +721,19 @@ struct pi_ctx {
 	uint64_t syscalls;
 };
 
-static void pi_ctx_init(struct pi_ctx *c, const struct perf_vm *v)
+/* @pid: the VMM, 0 for this process. */
+static void pi_ctx_init(struct pi_ctx *c, pid_t pid, const struct perf_vm *v)
 {
+	char path[64];
+
 	memset(c, 0, sizeof(*c));
 	c->bitmap_fd = open(PAGE_IDLE_PATH, O_RDWR);
 	TEST_ASSERT(c->bitmap_fd >= 0, "open(%s) failed", PAGE_IDLE_PATH);
-	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-	TEST_ASSERT(c->pagemap_fd >= 0, "open(/proc/self/pagemap) failed");
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? pid : getpid());
+	c->pagemap_fd = open(path, O_RDONLY);
+	TEST_ASSERT(c->pagemap_fd >= 0, "open(%s) failed", path);
+	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
+	TEST_ASSERT(c->kpageflags_fd >= 0, "open(/proc/kpageflags) failed");
 	c->batch = malloc(PAGEMAP_BATCH * 8);
 	c->pfn = calloc(v->npages, 8);
 	TEST_ASSERT(c->batch && c->pfn, "out of memory");
@@ -590,6 +744,7 @@ static void pi_ctx_free(struct pi_ctx *c)
 {
 	close(c->bitmap_fd);
 	close(c->pagemap_fd);
+	close(c->kpageflags_fd);
 	free(c->batch);
 	free(c->pfn);
 	free(c->mask);
@@ -650,10 +805,32 @@ static void pi_bitmap_io(struct pi_ctx *c, bool write, uint64_t *buf, uint64_t w
 }
 
 /*
+ * Are the @n pages from @pfn[0] a THP mapped by one PMD?  Candidates are
+ * 2M-aligned runs of 512 contiguous PFNs from a 512-aligned one; one read
+ * of /proc/kpageflags tells a THP from 4K pages that happen to be so.
+ */
+static bool pi_thp_head(struct pi_ctx *c, const uint64_t *pfn, uint64_t addr, uint64_t n)
+{
+	uint64_t k, flags;
+
+	if (n < IDLE_PAGES_PER_HUGE || addr % IDLE_HUGE_SIZE || !pfn[0] ||
+	    pfn[0] % IDLE_PAGES_PER_HUGE)
+		return false;
+	for (k = 1; k < IDLE_PAGES_PER_HUGE; k++) {
+		if (pfn[k] != pfn[0] + k)
+			return false;
+	}
+	pi_pread(c, c->kpageflags_fd, &flags, 8, pfn[0] * 8, "kpageflags");
+	return (flags >> KPF_THP) & 1;
+}
+
+/*
  * The batched pass: read pagemap in large batches, then, over each run of
  * bitmap words that hold PFNs of the test memory, read the bitmap (which
  * pages stayed idle since they were marked) and write it back with the
- * accessed ones (mark them idle again).  The words are cleared for the next
+ * accessed ones (mark them idle again).  A THP is tested and marked through
+ * its head page only: page_idle skips tail pages, so their bits would only
+ * cost the kernel a loop over them.  The words are cleared for the next
  * pass first thing.
  */
 static void pi_pass_batched(struct perf_vm *v, struct pi_ctx *c)
@@ -673,15 +850,21 @@ static void pi_pass_batched(struct perf_vm *v, struct pi_ctx *c)
 			 "pagemap");
 		for (j = 0; j < n; j++) {
 			uint64_t ent = c->batch[j];
-			uint64_t pfn = ent & PAGEMAP_PRESENT ? ent & PAGEMAP_PFN_MASK : 0;
 
-			c->pfn[i + j] = pfn;
+			c->pfn[i + j] = ent & PAGEMAP_PRESENT ? ent & PAGEMAP_PFN_MASK : 0;
+		}
+		for (j = 0; j < n; j++) {
+			uint64_t pfn = c->pfn[i + j];
+
 			if (!pfn)
 				continue;
 			pi_cover(c, pfn);
 			c->mask[pfn / 64] |= 1ULL << (pfn % 64);
 			c->lo = min(c->lo, pfn / 64);
 			c->hi = max(c->hi, pfn / 64);
+			if (pi_thp_head(c, c->pfn + i + j, v->start + (i + j) * IDLE_PAGE_SIZE,
+					n - j))
+				j += IDLE_PAGES_PER_HUGE - 1;
 		}
 	}
 
@@ -774,10 +957,6 @@ static void accuracy(const struct perf_vm *v, const struct pattern *pat, double 
 
 /* Part "pass". */
 
-enum pass_method {
-	M_IB_IOCTL, M_IB_READ, M_IB_PEEK, M_PI_BATCHED, M_PI_NAIVE, NR_METHODS
-};
-
 static const char * const method_name[NR_METHODS] = {
 	"idle_bitmap IDLE_BITMAP_SCAN (clear)",
 	"idle_bitmap read() (clear)",
@@ -789,7 +968,7 @@ static const char * const method_name[NR_METHODS] = {
 struct method_stats {
 	bool on;
 	struct stats ms, hit, idle_ok;
-	uint64_t calls, records;
+	uint64_t calls, records, outside, sptes, young_sptes;
 };
 
 static const char *backing_label(const struct perf_vm *v)
@@ -814,6 +993,8 @@ static void pass_one(struct perf_vm *v, enum pass_method m, struct ib_ctx *ib,
 	double ms, hit, idle_ok;
 
 	guest_touch_all_vcpus(v, pat);
+	if (measure)
+		perf_ctl(true);
 	t0 = now_ns();
 	switch (m) {
 	case M_IB_IOCTL:
@@ -833,6 +1014,8 @@ static void pass_one(struct perf_vm *v, enum pass_method m, struct ib_ctx *ib,
 		break;
 	}
 	ms = ms_since(t0);
+	if (measure)
+		perf_ctl(false);
 
 	if (m == M_PI_BATCHED)
 		pi_reported(v, pi);
@@ -849,6 +1032,9 @@ static void pass_one(struct perf_vm *v, enum pass_method m, struct ib_ctx *ib,
 	stats_add(&st->hit, hit * 100);
 	stats_add(&st->idle_ok, idle_ok * 100);
 	st->calls = m >= M_PI_BATCHED ? pi->syscalls : r->calls;
+	st->outside = m >= M_PI_BATCHED ? 0 : r->outside;
+	st->sptes = m >= M_PI_BATCHED ? 0 : v->sptes;
+	st->young_sptes = m >= M_PI_BATCHED ? 0 : v->young_sptes;
 	st->records = m >= M_PI_BATCHED ? 0 : r->recs.n;
 	if (hit < PASS_ACCURACY_WARN || idle_ok < PASS_ACCURACY_WARN)
 		printf("# WARNING: %s: written units accessed %.1f%%, others idle %.1f%%\n",
@@ -860,19 +1046,18 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 	struct method_stats st[NR_METHODS] = {};
 	struct ib_result r = {};
 	struct pattern pat = { .kind = PAT_RANDOM, .arg = 50, .unit_shift = v->unit_shift };
-	char extra[160];
+	char extra[160], work[80];
 	int rep, k, m;
 	double pi_ms, ratio;
 
-	st[M_IB_IOCTL].on = true;
-	st[M_IB_READ].on = true;
-	st[M_IB_PEEK].on = true;
-	st[M_PI_BATCHED].on = v->page_idle;
-	st[M_PI_NAIVE].on = v->page_idle && v->npages * IDLE_PAGE_SIZE <= v->p->naive_max;
+	for (m = 0; m < NR_METHODS; m++)
+		st[m].on = v->p->methods[m] && (m < M_PI_BATCHED || v->page_idle);
+	if (v->npages * IDLE_PAGE_SIZE > v->p->naive_max)
+		st[M_PI_NAIVE].on = false;
 	if (!v->page_idle)
 		printf("# pass: no page_idle: %s memory is not on the LRU, page_idle skips it\n",
 		       v->backing);
-	else if (!st[M_PI_NAIVE].on)
+	else if (!st[M_PI_NAIVE].on && v->p->methods[M_PI_NAIVE])
 		printf("# pass: naive page_idle loop not measured above %lu MiB (-n)\n",
 		       v->p->naive_max >> 20);
 	printf("# pass: %lu MiB %s, %d repetitions, half of the %s pages written per pass\n",
@@ -898,11 +1083,19 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 		fflush(stdout);
 	}
 
+	if (st[M_IB_READ].on && st[M_IB_READ].outside)
+		printf("# pass: read() also reported %lu pages of other memslots\n",
+		       st[M_IB_READ].outside);
 	for (m = 0; m < NR_METHODS; m++) {
 		if (!st[m].on)
 			continue;
-		snprintf(extra, sizeof(extra), " %lu | %lu | %.1f | %.1f |", st[m].calls,
-			 st[m].records, stats_median(&st[m].hit), stats_median(&st[m].idle_ok));
+		if (m >= M_PI_BATCHED)
+			snprintf(work, sizeof(work), "- | - | -");
+		else
+			snprintf(work, sizeof(work), "%lu | %lu | %lu", st[m].records, st[m].sptes,
+				 m == M_IB_PEEK ? 0 : st[m].young_sptes);
+		snprintf(extra, sizeof(extra), " %lu | %s | %.1f | %.1f |", st[m].calls, work,
+			 stats_median(&st[m].hit), stats_median(&st[m].idle_ok));
 		print_stats_row("pass", v, method_name[m], &st[m].ms, extra);
 	}
 	if (!st[M_PI_BATCHED].on)
@@ -914,70 +1107,185 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 		       v->backing, m == M_IB_IOCTL ? "IDLE_BITMAP_SCAN" : "read()", ratio);
 	}
 	if (st[M_PI_NAIVE].on)
-		printf("@ratio | %lu MiB | %s | page_idle naive / IDLE_BITMAP_SCAN (no claim) | %.1fx |\n",
-		       size_mib(v), v->backing,
+		printf("@ratio | %lu MiB | %s | %s | %.1fx |\n", size_mib(v), v->backing,
+		       "page_idle naive / IDLE_BITMAP_SCAN (no claim)",
 		       stats_median(&st[M_PI_NAIVE].ms) / stats_median(&st[M_IB_IOCTL].ms));
 	idle_recs_free(&r.recs);
 }
 
 /* Part "guest". */
 
-enum scan_kind { SCAN_NONE, SCAN_IB, SCAN_PI, NR_SCANS };
+/*
+ * The scanners.  The CPU burner touches no memory: under TCG the host has as
+ * many CPUs as the machine has cores, shared with whatever else runs there,
+ * so a second busy vCPU alone slows the guest; the burner measures that.
+ */
+enum scan_kind { SCAN_NONE, SCAN_BURN, SCAN_IB, SCAN_IB_NO_FLUSH, SCAN_PI, NR_SCANS };
 
 static const char * const scan_name[NR_SCANS] = {
-	"no scanner", "idle_bitmap IDLE_BITMAP_SCAN (clear)", "page_idle + pagemap, batched",
+	"no scanner",
+	"CPU burner (control: a busy thread, no scan)",
+	"idle_bitmap IDLE_BITMAP_SCAN (clear)",
+	"idle_bitmap IDLE_BITMAP_SCAN (clear, NO_FLUSH)",
+	"page_idle + pagemap, batched",
 };
+
+/*
+ * The scanner runs in a process of its own, as a reclaim or tiering daemon
+ * would: a thread of the VMM process would share its mm, and then every
+ * zap of guest memory (MADV_DONTNEED) would have to shoot down that
+ * thread's TLB with an IPI, which slows the guest whatever the thread does.
+ * It is this program again, exec'd with SCANNER_ARG (posix_spawn does not
+ * copy the VMM's memory), that scans the VMM's memory through /proc/PID
+ * until SIGTERM and then prints how many passes it made.
+ */
+#define SCANNER_ARG		"--scanner"
 
 struct scanner {
 	struct perf_vm *v;
 	enum scan_kind kind;
-	pthread_t thread;
-	bool stop;
 	uint64_t passes;
 	struct ib_ctx ib;
 	struct pi_ctx pi;
 	struct ib_result r;
 };
 
-static void *scanner_main(void *arg)
-{
-	struct scanner *s = arg;
+static bool scanner_stop;
 
-	while (!READ_ONCE(s->stop)) {
-		if (s->kind == SCAN_IB)
-			ib_pass(&s->ib, false, IDLE_BITMAP_SCAN_CLEAR, s->v->start, s->v->end,
-				&s->r);
-		else
+static void scanner_on_term(int sig)
+{
+	WRITE_ONCE(scanner_stop, true);
+}
+
+static void scanner_loop(struct scanner *s)
+{
+	uint64_t flags = IDLE_BITMAP_SCAN_CLEAR;
+	uint64_t t0;
+
+	while (!READ_ONCE(scanner_stop)) {
+		switch (s->kind) {
+		case SCAN_BURN:
+			/* Look at the stop flag every millisecond. */
+			for (t0 = now_ns(); now_ns() - t0 < 1000000;)
+				;
+			continue;
+		case SCAN_IB_NO_FLUSH:
+			flags |= IDLE_BITMAP_SCAN_NO_FLUSH;
+			fallthrough;
+		case SCAN_IB:
+			ib_pass(&s->ib, false, flags, s->v->start, s->v->end, &s->r);
+			break;
+		default:
 			pi_pass_batched(s->v, &s->pi);
+			break;
+		}
 		s->passes++;
 	}
-	return NULL;
+}
+
+/* argv: SCANNER_ARG KIND PID START NPAGES BUF_BYTES TSC_MHZ CPU */
+static int scanner_main(int argc, char *argv[])
+{
+	struct perf_vm v = {};
+	struct scanner s = { .v = &v };
+	pid_t pid;
+
+	TEST_ASSERT(argc == 9, "bad scanner arguments");
+	s.kind = atoi(argv[2]);
+	pid = atoi(argv[3]);
+	v.start = strtoull(argv[4], NULL, 0);
+	v.npages = strtoull(argv[5], NULL, 0);
+	v.end = v.start + v.npages * IDLE_PAGE_SIZE;
+	tsc_per_ns = atof(argv[7]) / 1000;
+	pin_to(atoi(argv[8]));
+	signal(SIGTERM, scanner_on_term);
+	if (s.kind == SCAN_IB || s.kind == SCAN_IB_NO_FLUSH)
+		ib_ctx_init(&s.ib, pid, strtoull(argv[6], NULL, 0));
+	else if (s.kind == SCAN_PI)
+		pi_ctx_init(&s.pi, pid, &v);
+	printf("ready\n");
+	fflush(stdout);
+	scanner_loop(&s);
+	printf("%lu\n", s.passes);
+	return 0;
+}
+
+struct scanner_proc {
+	pid_t pid;
+	FILE *out;
+};
+
+static void scanner_start(struct perf_vm *v, enum scan_kind kind, struct scanner_proc *sp)
+{
+	char a[7][32], line[32] = "", *argv[10];
+	posix_spawn_file_actions_t fa;
+	int fd[2], i;
+
+	snprintf(a[0], sizeof(a[0]), "%d", kind);
+	snprintf(a[1], sizeof(a[1]), "%d", getpid());
+	snprintf(a[2], sizeof(a[2]), "%#lx", v->start);
+	snprintf(a[3], sizeof(a[3]), "%lu", v->npages);
+	snprintf(a[4], sizeof(a[4]), "%lu", v->p->buf_bytes);
+	snprintf(a[5], sizeof(a[5]), "%.6f", tsc_per_ns * 1000);
+	snprintf(a[6], sizeof(a[6]), "%d", v->p->nr_vcpus);
+	argv[0] = "idle_bitmap_perf_test";
+	argv[1] = SCANNER_ARG;
+	for (i = 0; i < 7; i++)
+		argv[2 + i] = a[i];
+	argv[9] = NULL;
+
+	TEST_ASSERT(!pipe(fd), "pipe() failed");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	TEST_ASSERT(!posix_spawn(&sp->pid, "/proc/self/exe", &fa, NULL, argv, environ),
+		    "cannot start the scanner process");
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd[1]);
+	sp->out = fdopen(fd[0], "r");
+	TEST_ASSERT(sp->out, "fdopen() failed");
+	/* The KVM selftests' library may print a line first. */
+	while (fgets(line, sizeof(line), sp->out) && strcmp(line, "ready\n"))
+		;
+	TEST_ASSERT(!strcmp(line, "ready\n"), "the scanner process did not start");
+}
+
+/* Stop the scanner; returns the number of passes it made. */
+static uint64_t scanner_stop_wait(struct scanner_proc *sp)
+{
+	uint64_t passes = 0;
+	char line[32];
+	int status;
+
+	kill(sp->pid, SIGTERM);
+	while (fgets(line, sizeof(line), sp->out))
+		passes = strtoull(line, NULL, 0);
+	TEST_ASSERT(waitpid(sp->pid, &status, 0) == sp->pid && WIFEXITED(status) &&
+		    !WEXITSTATUS(status), "the scanner process failed");
+	fclose(sp->out);
+	return passes;
 }
 
 /* Guest throughput in 4K pages per second with scanner @kind running. */
-static double guest_run(struct perf_vm *v, struct scanner *s, enum scan_kind kind, int ms,
-			double *passes_per_s)
+static double guest_run(struct perf_vm *v, enum scan_kind kind, int ms, double *passes_per_s)
 {
+	struct scanner_proc sp;
 	double pages = 0, sec = 0;
-	uint64_t t0;
+	uint64_t t0, passes = 0;
 	int i;
 
-	s->kind = kind;
-	s->stop = false;
-	s->passes = 0;
 	WRITE_ONCE(v->rounds_stop, false);
 	guest_set(v, GUEST_TOUCH, &(struct pattern){ .kind = PAT_ALL });
-	t0 = now_ns();
 	if (kind != SCAN_NONE)
-		pthread_create(&s->thread, NULL, scanner_main, s);
+		scanner_start(v, kind, &sp);
+	t0 = now_ns();
 	vcpus_start(v, JOB_ROUNDS);
 	usleep(ms * 1000);
 	WRITE_ONCE(v->rounds_stop, true);
 	vcpus_wait(v);
-	WRITE_ONCE(s->stop, true);
 	if (kind != SCAN_NONE)
-		pthread_join(s->thread, NULL);
-	*passes_per_s = s->passes / ((now_ns() - t0) / 1e9);
+		passes = scanner_stop_wait(&sp);
+	*passes_per_s = passes / ((now_ns() - t0) / 1e9);
 	for (i = 0; i < v->p->nr_vcpus; i++) {
 		pages += v->w[i].pages;
 		sec = max(sec, v->w[i].ns / 1e9);
@@ -988,45 +1296,43 @@ static double guest_run(struct perf_vm *v, struct scanner *s, enum scan_kind kin
 static void part_guest(struct perf_vm *v)
 {
 	struct stats tput[NR_SCANS] = {}, passes[NR_SCANS] = {};
-	struct scanner s = { .v = v };
-	double pps, base;
+	double pps, base, burn;
 	char extra[96];
 	int rep, k, m;
 
-	ib_ctx_init(&s.ib, v->p->buf_bytes);
-	if (v->page_idle)
-		pi_ctx_init(&s.pi, v);
 	printf("# guest: %lu MiB %s, %d vCPU(s), %d ms each, %d%% zapped per round\n",
 	       size_mib(v), v->backing, v->p->nr_vcpus, v->p->guest_ms, v->p->refault_pct);
+	check_spare_cpu(v, "guest");
 
 	/* Warm up, and let page_idle mark the pages once. */
-	guest_run(v, &s, SCAN_NONE, v->p->guest_ms / 2, &pps);
+	guest_run(v, SCAN_NONE, v->p->guest_ms / 2, &pps);
 	for (rep = 0; rep < v->p->reps; rep++) {
 		for (k = 0; k < NR_SCANS; k++) {
 			m = (k + rep) % NR_SCANS;
 			if (m == SCAN_PI && !v->page_idle)
 				continue;
-			stats_add(&tput[m], guest_run(v, &s, m, v->p->guest_ms, &pps) / 1e6);
+			stats_add(&tput[m], guest_run(v, m, v->p->guest_ms, &pps) / 1e6);
 			stats_add(&passes[m], pps);
 		}
-		printf("# guest: repetition %d: %.3f %.3f %.3f Mpages/s\n", rep + 1,
-		       tput[SCAN_NONE].v[rep], tput[SCAN_IB].v[rep],
-		       v->page_idle ? tput[SCAN_PI].v[rep] : 0);
+		printf("# guest: repetition %d:", rep + 1);
+		for (m = 0; m < NR_SCANS; m++) {
+			if (tput[m].n > rep)
+				printf(" %.4f", tput[m].v[rep]);
+		}
+		printf(" Mpages/s\n");
 		fflush(stdout);
 	}
 
 	base = stats_median(&tput[SCAN_NONE]);
+	burn = stats_median(&tput[SCAN_BURN]);
 	for (m = 0; m < NR_SCANS; m++) {
 		if (!tput[m].n)
 			continue;
-		snprintf(extra, sizeof(extra), " %.1f%% | %.2f |",
-			 100 * stats_median(&tput[m]) / base, stats_median(&passes[m]));
+		snprintf(extra, sizeof(extra), " %.1f%% | %.1f%% | %.2f |",
+			 100 * stats_median(&tput[m]) / base, 100 * stats_median(&tput[m]) / burn,
+			 m >= SCAN_IB ? stats_median(&passes[m]) : 0);
 		print_stats_row("guest", v, scan_name[m], &tput[m], extra);
 	}
-	ib_ctx_free(&s.ib);
-	idle_recs_free(&s.r.recs);
-	if (v->page_idle)
-		pi_ctx_free(&s.pi);
 }
 
 /* Part "size". */
@@ -1119,39 +1425,83 @@ static void part_size(struct perf_vm *v, struct ib_ctx *ib)
 /* Part "flush". */
 
 /*
- * While the guest writes the units of @pat over and over: clear [start, end)
- * with or without the flush (timed), wait until the guest went over its set
- * twice, then peek and return the share of the set reported accessed.
+ * How often vCPU 0 left the guest so far: each entry flushes TCG's TLB.
+ * The first call must come while the vCPU is out of the guest: getting the
+ * statistics file is a vCPU ioctl, which waits for KVM_RUN to return.
+ */
+static uint64_t vcpu0_exits(struct perf_vm *v)
+{
+	uint64_t val = 0;
+	int i;
+
+	if (!v->stats_desc) {
+		v->stats_fd = vcpu_get_stats_fd(memstress_args.vcpu_args[0].vcpu);
+		read_stats_header(v->stats_fd, &v->stats_hdr);
+		v->stats_desc = read_stats_descriptors(v->stats_fd, &v->stats_hdr);
+		for (i = 0; i < v->stats_hdr.num_desc; i++) {
+			struct kvm_stats_desc *d = get_stats_descriptor(v->stats_desc, i,
+									&v->stats_hdr);
+
+			if (!strcmp(d->name, "exits"))
+				v->exits_desc = d;
+		}
+	}
+	if (v->exits_desc)
+		read_stat_data(v->stats_fd, &v->stats_hdr, v->exits_desc, &val, 1);
+	return val;
+}
+
+/*
+ * While the guest writes the units of @pat over and over, @trials times:
+ * clear [start, end) with or without the flush (timed), wait until the
+ * guest went over its set twice, then peek.  Returns the share of the set
+ * in [start, end) that the peeks found accessed; *@ms is the mean time of
+ * the clearing passes, *@exits the mean number of exits of vCPU 0 from the
+ * start of the clear to the end of the peek.
  */
 static double flush_one(struct perf_vm *v, struct ib_ctx *ib, const struct pattern *pat,
-			uint64_t start, uint64_t end, bool flush, double *ms)
+			uint64_t start, uint64_t end, bool flush, int trials, double *ms,
+			double *exits)
 {
+	uint64_t e0;
 	uint64_t flags = IDLE_BITMAP_SCAN_CLEAR | (flush ? 0 : IDLE_BITMAP_SCAN_NO_FLUSH);
+	uint64_t t0, in = 0, in_a = 0, step = 1ULL << pat->unit_shift, first, i;
+	uint64_t npages = (end - start) / IDLE_PAGE_SIZE;
 	struct ib_result r = {};
-	uint64_t t0, in = 0, in_a = 0, step = 1ULL << pat->unit_shift, i;
+	struct idle_map m;
+	int t;
 
+	idle_map_init(&m, start, npages);
+	first = (start - v->start) / IDLE_PAGE_SIZE;
 	memset(v->cmd->loops, 0, sizeof(v->cmd->loops));
 	guest_set(v, GUEST_SPIN, pat);
 	vcpus_start(v, JOB_RUN);
 	guest_wait_loops(v, 1);
 
-	t0 = now_ns();
-	ib_pass(ib, false, flags, start, end, &r);
-	*ms = ms_since(t0);
-	guest_wait_loops(v, 2);
-	ib_pass(ib, false, 0, start, end, &r);
+	*ms = 0;
+	*exits = 0;
+	for (t = 0; t < trials; t++) {
+		e0 = vcpu0_exits(v);
+		t0 = now_ns();
+		ib_pass(ib, false, flags, start, end, &r);
+		*ms += ms_since(t0) / trials;
+		guest_wait_loops(v, 2);
+		ib_pass(ib, false, 0, start, end, &r);
+		*exits += (double)(vcpu0_exits(v) - e0) / trials;
+
+		idle_map_reset(&m);
+		idle_map_add(&m, &r.recs);
+		for (i = 0; i < npages; i += step) {
+			if (!pattern_has(pat, (first + i) >> pat->unit_shift))
+				continue;
+			in++;
+			in_a += m.st[i] != IDLE_MAP_NONE && IDLE_MAP_STATE(m.st[i]) == IBD_ACCESSED;
+		}
+	}
 
 	WRITE_ONCE(v->cmd->stop, 1);
 	vcpus_wait(v);
-
-	ib_reported(v, &r);
-	for (i = (start - v->start) / IDLE_PAGE_SIZE; i < (end - v->start) / IDLE_PAGE_SIZE;
-	     i += step) {
-		if (pattern_has(pat, i >> pat->unit_shift)) {
-			in++;
-			in_a += v->reported[i] == REP_ACCESSED;
-		}
-	}
+	idle_map_free(&m);
 	idle_recs_free(&r.recs);
 	return in ? 100.0 * in_a / in : 100;
 }
@@ -1161,15 +1511,18 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 	struct pattern half = { .kind = PAT_RANDOM, .arg = 50, .unit_shift = v->unit_shift };
 	struct pattern hot = { .kind = PAT_HOT, .arg = PERF_HOT_UNITS,
 			       .unit_shift = v->unit_shift };
-	uint64_t hot_end = v->start + (PERF_HOT_UNITS * IDLE_PAGE_SIZE << v->unit_shift);
-	struct stats ms[2][2] = {}, acc[2][2] = {};
+	uint64_t hot_bytes = PERF_HOT_UNITS * IDLE_PAGE_SIZE << v->unit_shift;
+	uint64_t hot_end = min(v->end, v->start + hot_bytes);
+	struct stats ms[2][2] = {}, acc[2][2] = {}, exits[2][2] = {};
 	const char *set_name[2] = { "half of the memory", "hot set" };
 	char what[128];
+	char extra[64];
 	int rep, set, f;
-	double t;
+	double t, x;
 
 	printf("# flush: %lu MiB %s, %d repetitions; hot set: %d %s pages\n", size_mib(v),
 	       v->backing, v->p->reps, PERF_HOT_UNITS, v->unit_shift ? "2M" : "4K");
+	check_spare_cpu(v, "flush");
 	for (rep = 0; rep < v->p->reps; rep++) {
 		for (set = 0; set < 2; set++) {
 			for (f = 0; f < 2; f++) {
@@ -1178,8 +1531,10 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 				half.seed = 5000 + rep;
 				stats_add(&acc[set][flush],
 					  flush_one(v, ib, set ? &hot : &half, v->start,
-						    set ? hot_end : v->end, flush, &t));
+						    set ? hot_end : v->end, flush,
+						    set ? PERF_HOT_TRIALS : 1, &t, &x));
 				stats_add(&ms[set][flush], t);
+				stats_add(&exits[set][flush], x);
 			}
 		}
 		printf("# flush: repetition %d: found accessed with / without flush:", rep + 1);
@@ -1191,8 +1546,9 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 		for (f = 1; f >= 0; f--) {
 			snprintf(what, sizeof(what), "%s, %s", set_name[set],
 				 f ? "with flush" : "IDLE_BITMAP_SCAN_NO_FLUSH");
+			snprintf(extra, sizeof(extra), " %.1f |", stats_median(&exits[set][f]));
 			print_stats_row("flush", v, what, &ms[set][f], NULL);
-			print_stats_row("accuracy", v, what, &acc[set][f], NULL);
+			print_stats_row("accuracy", v, what, &acc[set][f], extra);
 		}
 	}
 }
@@ -1240,6 +1596,7 @@ static void run(struct perf_params *p)
 	v->backing = vm_mem_backing_src_alias(p->backing)->name;
 	v->unit_shift = get_backing_src_pagesz(p->backing) >= IDLE_HUGE_SIZE ? 9 : 0;
 	v->page_idle = !is_backing_src_hugetlb(p->backing);
+	v->spare_cpu = sysconf(_SC_NPROCESSORS_ONLN) > p->nr_vcpus;
 
 	v->vm = memstress_create_vm(VM_MODE_DEFAULT, p->nr_vcpus, p->bytes / p->nr_vcpus, 1,
 				    p->backing, true);
@@ -1258,13 +1615,15 @@ static void run(struct perf_params *p)
 		pthread_create(&v->w[i].thread, NULL, vcpu_worker_main, &v->w[i]);
 	}
 
+	vcpu0_exits(v);
+	pin_to(p->nr_vcpus);
 	t0 = now_ns();
 	guest_touch_all_vcpus(v, &(struct pattern){ .kind = PAT_ALL });
 	printf("# memory: faulted in by the guest in %.1f s\n", ms_since(t0) / 1000);
-	ib_ctx_init(&ib, p->buf_bytes);
+	ib_ctx_init(&ib, 0, p->buf_bytes);
 	check_mapping(v, &ib);
 	if (v->page_idle)
-		pi_ctx_init(&pi, v);
+		pi_ctx_init(&pi, 0, v);
 	fflush(stdout);
 
 	if (p->parts[PART_SIZE])
@@ -1288,26 +1647,28 @@ static void run(struct perf_params *p)
 	free(v);
 }
 
-static void parse_parts(struct perf_params *p, char *list)
+/* Set @on[i] for each name in the comma-separated @list that is @names[i]. */
+static void parse_list(bool *on, const char * const *names, int n, const char *list)
 {
-	char *tok, *save = NULL;
+	char *copy = strdup(list), *tok, *save = NULL;
 	int i;
 
-	memset(p->parts, 0, sizeof(p->parts));
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < NR_PARTS; i++) {
-			if (!strcmp(tok, part_name[i]))
-				break;
-		}
-		TEST_ASSERT(i < NR_PARTS, "unknown part '%s' (want some of %s)", tok, PARTS_ALL);
-		p->parts[i] = true;
+	TEST_ASSERT(copy, "out of memory");
+	memset(on, 0, n * sizeof(*on));
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < n && strcmp(tok, names[i]); i++)
+			;
+		TEST_ASSERT(i < n, "unknown name '%s' in '%s'", tok, list);
+		on[i] = true;
 	}
+	free(copy);
 }
 
 static void help(const char *name)
 {
 	printf("usage: %s [-h] [-b bytes] [-s mem_type] [-v vcpus] [-r reps] [-B buf_bytes]\n"
-	       "          [-p parts] [-d ms] [-f percent] [-n bytes]\n\n", name);
+	       "          [-p parts] [-M methods] [-d ms] [-f percent] [-n bytes] [-T mhz]\n\n",
+	       name);
 	printf(" -b: guest memory to measure, all vCPUs together, e.g. 256M or 1G\n"
 	       "     (default: 256M; a multiple of 2M per vCPU)\n");
 	backing_src_help("-s");
@@ -1316,11 +1677,13 @@ static void help(const char *name)
 	       PERF_MIN_REPS);
 	printf(" -B: read() buffer and IDLE_BITMAP_SCAN vector in bytes (default: 1M)\n");
 	printf(" -p: parts to run, comma-separated, of %s (default: all)\n", PARTS_ALL);
+	printf(" -M: methods of the pass part, of %s (default: all)\n", METHODS_ALL);
 	printf(" -d: milliseconds of each guest throughput measurement (default: 3000)\n");
 	printf(" -f: percent of its memory each vCPU zaps after each round of the guest\n"
 	       "     throughput part, so that the next round faults it in (default: 5)\n");
 	printf(" -n: time the naive page_idle loop only up to this much memory\n"
-	       "     (default: 256M)\n");
+	       "     (default: 64M; it takes about a second per MiB under TCG)\n");
+	printf(" -T: the TSC rate in MHz (default: measured against CLOCK_MONOTONIC)\n");
 	puts("");
 	exit(0);
 }
@@ -1335,13 +1698,17 @@ int main(int argc, char *argv[])
 		.buf_bytes = 1UL << 20,
 		.guest_ms = 3000,
 		.refault_pct = 5,
-		.naive_max = 256UL << 20,
+		.naive_max = 64UL << 20,
 	};
-	char parts[] = PARTS_ALL;
+	double tsc_mhz = 0;
 	int opt;
 
-	parse_parts(&p, parts);
-	while ((opt = getopt(argc, argv, "hb:s:v:r:B:p:d:f:n:")) != -1) {
+	if (argc > 1 && !strcmp(argv[1], SCANNER_ARG))
+		return scanner_main(argc, argv);
+
+	parse_list(p.parts, part_name, NR_PARTS, PARTS_ALL);
+	parse_list(p.methods, method_key, NR_METHODS, METHODS_ALL);
+	while ((opt = getopt(argc, argv, "hb:s:v:r:B:p:M:d:f:n:T:")) != -1) {
 		switch (opt) {
 		case 'b':
 			p.bytes = parse_size(optarg);
@@ -1359,7 +1726,10 @@ int main(int argc, char *argv[])
 			p.buf_bytes = parse_size(optarg);
 			break;
 		case 'p':
-			parse_parts(&p, optarg);
+			parse_list(p.parts, part_name, NR_PARTS, optarg);
+			break;
+		case 'M':
+			parse_list(p.methods, method_key, NR_METHODS, optarg);
 			break;
 		case 'd':
 			p.guest_ms = atoi_positive("Milliseconds", optarg);
@@ -1369,6 +1739,10 @@ int main(int argc, char *argv[])
 			break;
 		case 'n':
 			p.naive_max = parse_size(optarg);
+			break;
+		case 'T':
+			tsc_mhz = atof(optarg);
+			TEST_ASSERT(tsc_mhz > 0, "-T: the TSC rate in MHz");
 			break;
 		case 'h':
 		default:
@@ -1385,6 +1759,8 @@ int main(int argc, char *argv[])
 		       PERF_MIN_REPS);
 
 	idle_require_support();
+	clock_calibrate(tsc_mhz);
+	perf_ctl_open();
 	__TEST_REQUIRE(!access(PAGE_IDLE_PATH, F_OK),
 		       "no " PAGE_IDLE_PATH " (needs CONFIG_IDLE_PAGE_TRACKING=y)");
 	if (p.backing == VM_MEM_SRC_ANONYMOUS_THP)
