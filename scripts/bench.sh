@@ -97,17 +97,18 @@ configs() {
 		# 4K pages at 4 GiB would take 30 minutes more under TCG (a million
 		# nested faults to populate, minutes per page_idle pass): 4K stops at 1 GiB.
 		cat >"$1" <<-EOF
-			4k-256m $t -s anonymous -b 256M -r 5 -p size,pass,flush,guest -M ioctl,read,peek,batched
+			4k-256m $t -s anonymous -b 256M -r 7 -p size,pass,flush,guest -M ioctl,read,peek,batched
 			4k-256m-nofault $t -s anonymous -b 256M -r 5 -p guest -f 0
 			4k-64m-naive $t -s anonymous -b 64M -r 5 -p pass -M ioctl,batched,naive
-			4k-1g $t -s anonymous -b 1G -r 5 -p size,pass -M ioctl,read,peek,batched
+			4k-1g $t -s anonymous -b 1G -r 7 -p size,pass -M ioctl,read,peek,batched
 			thp-256m $t -s anonymous_thp -b 256M -r 5 -p size,pass,flush,guest -M ioctl,read,peek,batched
 			thp-1g $t -s anonymous_thp -b 1G -r 5 -p pass -M ioctl,read,peek,batched
 			thp-4g $t -s anonymous_thp -b 4G -r 5 -p size,pass -M ioctl,read,batched
 			hugetlb-1g $t -s anonymous_hugetlb_2mb -b 1G -r 5 -p size,pass,flush
-			4k-256m-ioctl@perf $t -s anonymous -b 256M -r 5 -p pass -M ioctl,peek
+			4k-256m-ioctl@perf $t -s anonymous -b 256M -r 20 -p pass -M ioctl,peek
 			4k-64m-batched@perf $t -s anonymous -b 64M -r 5 -p pass -M batched
-			thp-1g@perf $t -s anonymous_thp -b 1G -r 5 -p pass -M ioctl,peek,batched
+			thp-1g-ioctl@perf $t -s anonymous_thp -b 1G -r 40 -p pass -M ioctl,peek
+			thp-1g-batched@perf $t -s anonymous_thp -b 1G -r 5 -p pass -M batched
 		EOF
 	fi
 }
@@ -115,7 +116,7 @@ configs() {
 # bench: build, boot and run; sets RUN.  What the report needs besides the
 # programs' output goes to $RUN/bench.env.
 bench() {
-	local t0 name rc=0 v command date load configs=$BENCH/configs
+	local t0 name rc=0 v command date load program configs=$BENCH/configs
 
 	t0=$(date +%s)
 	date=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -124,6 +125,8 @@ bench() {
 	for v in KVM_IDLE_MEM KVM_IDLE_KERNEL KVM_IDLE_BENCH_CONFIGS KVM_IDLE_CMDLINE KVM_IDLE_ACCEL KVM_IDLE_SMP; do
 		[ -z "${!v:-}" ] || command="$v=${!v} $command"
 	done
+	program="$(git -C "$KVM_IDLE_TOP" log -1 --format=%h -- "$SRC")"
+	git -C "$KVM_IDLE_TOP" diff --quiet HEAD -- "$SRC" || program="$program with local changes"
 	build
 	mkdir -p "$BENCH"
 	configs "$configs"
@@ -145,6 +148,7 @@ bench() {
 		printf 'ACCEL=%q\n' "$(grep -o -- '-accel [a-z]*' "$RUN/qemu-cmdline" | head -n1 | cut -d' ' -f2)"
 		printf 'GUEST=%q\n' "${KVM_IDLE_SMP:-2} CPUs, $KVM_IDLE_MEM"
 		printf 'KERNEL=%q\n' "${KVM_IDLE_KERNEL:-}"
+		printf 'PROGRAM=%q\n' "$program"
 	} >"$RUN/bench.env"
 }
 
@@ -191,12 +195,12 @@ summary() {
 	echo "| Target | Measured | Met |"
 	echo "|---|---|---|"
 	rows ratio | awk -F'|' '
-		$4 ~ /IDLE_BITMAP_SCAN *$/ {
+		$4 ~ /batched \/ IDLE_BITMAP_SCAN *$/ {
 			size = $2; back = $3; gsub(/^ +| +$/, "", size); gsub(/^ +| +$/, "", back)
-			r = $5; gsub(/[ x]/, "", r)
+			r = $5; m = $6; gsub(/[ x]/, "", r); gsub(/[ x]/, "", m)
 			want = (back == "anonymous") ? 100 : 1000
-			printf "| full pass >= %dx faster than page_idle (%s, %s) | %sx | %s |\n",
-			       want, size, back, r, ((r + 0 >= want) ? "yes" : "no")
+			printf "| full pass >= %dx faster than page_idle (%s, %s) | %sx (min / min: %sx) | %s |\n",
+			       want, size, back, r, m, ((r + 0 >= want) ? "yes" : "no")
 		}'
 	rows guest | awk -F'|' -v cpus="$(awk '/^cpus:/ { print $2 }' "$RUN/env.txt")" '
 		$4 ~ /IDLE_BITMAP_SCAN \(clear\) *$/ {
@@ -221,7 +225,7 @@ summary() {
 
 # report: write $RESULTS from $RUN, and copy the raw output next to it.
 report() {
-	local COMMAND DATE WALL LOAD BOOT_RC ACCEL GUEST KERNEL name args st f n
+	local COMMAND DATE WALL LOAD BOOT_RC ACCEL GUEST KERNEL PROGRAM='' name args st f n
 
 	# shellcheck source=/dev/null
 	. "$RUN/bench.env"
@@ -256,6 +260,7 @@ report() {
 		sed 's/^/  - /' "$RUN/env.txt"
 		echo "- kernel: $(make -s -C "$L" kernelversion 2>/dev/null), build/linux at $(git -C "$L" rev-parse --short HEAD)${KERNEL:+; booted $KERNEL}"
 		echo "- config (of build/linux): $(config_summary)"
+		echo "- program: tools/testing/selftests/kvm-idle/ of commit ${PROGRAM:-?}"
 		echo
 		echo "## Summary"
 		echo
@@ -284,9 +289,9 @@ report() {
 		echo
 		table pass "| Memory | Backing | Method | Median ms | Min ms | Max ms | Calls | Records | SPTEs | cmpxchgs | Written found accessed % | Others found idle % |"
 		echo
-		echo "Ratios of the medians (page_idle time / idle_bitmap time):"
+		echo "Ratios of page_idle's time to idle_bitmap's, of the medians and of the minimums:"
 		echo
-		table ratio "| Memory | Backing | Ratio | Median / median |"
+		table ratio "| Memory | Backing | Ratio | Median / median | Min / min |"
 		echo
 		echo "## Guest throughput while another process scans continuously"
 		echo
