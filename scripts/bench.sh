@@ -152,13 +152,15 @@ bench() {
 	} >"$RUN/bench.env"
 }
 
-# rows TAG: the rows of table TAG from every run, in the order of the runs.
+# rows TAG: the rows of table TAG from every run, in the order of the runs,
+# each with the run's name in front.  Runs under perf are left out: perf's
+# sampling slows what it samples.
 rows() {
 	local name
 	while read -r name _; do
-		case "$name" in '' | '#'*) continue ;; esac
+		case "$name" in '' | '#'* | *@perf) continue ;; esac
 		[ -f "$RUN/$name.log" ] || continue
-		grep -a "^@$1 |" "$RUN/$name.log" | sed "s/^@$1 //" || true
+		grep -a "^@$1 |" "$RUN/$name.log" | sed "s/^@$1 /| $name /" || true
 	done <"$RUN/configs"
 	return 0
 }
@@ -195,25 +197,25 @@ summary() {
 	echo "| Target | Measured | Met |"
 	echo "|---|---|---|"
 	rows ratio | awk -F'|' '
-		$4 ~ /batched \/ IDLE_BITMAP_SCAN *$/ {
-			size = $2; back = $3; gsub(/^ +| +$/, "", size); gsub(/^ +| +$/, "", back)
-			r = $5; m = $6; gsub(/[ x]/, "", r); gsub(/[ x]/, "", m)
+		$5 ~ /batched \/ IDLE_BITMAP_SCAN *$/ {
+			size = $3; back = $4; gsub(/^ +| +$/, "", size); gsub(/^ +| +$/, "", back)
+			r = $6; m = $7; gsub(/[ x]/, "", r); gsub(/[ x]/, "", m)
 			want = (back == "anonymous") ? 100 : 1000
 			printf "| full pass >= %dx faster than page_idle (%s, %s) | %sx (min / min: %sx) | %s |\n",
 			       want, size, back, r, m, ((r + 0 >= want) ? "yes" : "no")
 		}'
 	rows guest | awk -F'|' -v cpus="$(awk '/^cpus:/ { print $2 }' "$RUN/env.txt")" '
-		$4 ~ /IDLE_BITMAP_SCAN \(clear\) *$/ {
-			size = $2; back = $3; gsub(/^ +| +$/, "", size); gsub(/^ +| +$/, "", back)
-			a = $8; b = $9; gsub(/[ %]/, "", a); gsub(/[ %]/, "", b)
+		$5 ~ /IDLE_BITMAP_SCAN \(clear\) *$/ {
+			run = $2; gsub(/^ +| +$/, "", run)
+			a = $9; b = $10; gsub(/[ %]/, "", a); gsub(/[ %]/, "", b)
 			met = (a + 0 >= 95) ? "yes" : "no"
 			if (cpus + 0 < 2)
 				met = met ", but not measurable here: the guest had 1 CPU for the vCPU and the scanner"
-			printf "| guest throughput >= 95%% of no scan (%s, %s) | %s%%; %s%% of the CPU-burner control | %s |\n",
-			       size, back, a, b, met
+			printf "| guest throughput >= 95%% of no scan (run %s) | %s%%; %s%% of the CPU-burner control | %s |\n",
+			       run, a, b, met
 		}'
 	rows size | awk -F'|' '
-		{ b = $5 + 0; if (b > max) { max = b; pat = $3; back = $2 } }
+		{ b = $6 + 0; if (b > max) { max = b; pat = $4; back = $3 } }
 		END {
 			if (max == "")
 				exit
@@ -287,11 +289,11 @@ report() {
 		echo "when clearing).  The last two columns check each answer against what the"
 		echo "guest wrote."
 		echo
-		table pass "| Memory | Backing | Method | Median ms | Min ms | Max ms | Calls | Records | SPTEs | cmpxchgs | Written found accessed % | Others found idle % |"
+		table pass "| Run | Memory | Backing | Method | Median ms | Min ms | Max ms | Calls | Records | SPTEs | cmpxchgs | Written found accessed % | Others found idle % |"
 		echo
 		echo "Ratios of page_idle's time to idle_bitmap's, of the medians and of the minimums:"
 		echo
-		table ratio "| Memory | Backing | Ratio | Median / median | Min / min |"
+		table ratio "| Run | Memory | Backing | Ratio | Median / median | Min / min |"
 		echo
 		echo "## Guest throughput while another process scans continuously"
 		echo
@@ -301,7 +303,7 @@ report() {
 		echo "the machine's cores with each other and with other work: the CPU burner is a"
 		echo "process that spins without touching memory, the control for that."
 		echo
-		table guest "| Memory | Backing | Scanner | Median Mpages/s | Min | Max | vs no scanner | vs CPU burner | Scanner passes/s |"
+		table guest "| Run | Memory | Backing | Scanner | Median Mpages/s | Min | Max | vs no scanner | vs CPU burner | Scanner passes/s |"
 		echo
 		echo "## Output size"
 		echo
@@ -310,20 +312,20 @@ report() {
 		echo "up to 15 pages of one type and size) and PAGEMAP_SCAN (24 bytes per run of"
 		echo "pages with the same state and page size) would need for the same state."
 		echo
-		table size "| Backing | Pattern | idle_bitmap bytes/page | idle_bitmap bits/page | RFC 2018 bytes/page | PAGEMAP_SCAN bytes/page | Records | Calls | Written found accessed / others idle % |"
+		table size "| Run | Backing | Pattern | idle_bitmap bytes/page | idle_bitmap bits/page | RFC 2018 bytes/page | PAGEMAP_SCAN bytes/page | Records | Calls | Written found accessed / others idle % |"
 		echo
 		echo "## TLB flush"
 		echo
 		echo "Milliseconds per clearing pass with the flush and with"
 		echo "IDLE_BITMAP_SCAN_NO_FLUSH, while the guest keeps writing the set:"
 		echo
-		table flush "| Memory | Backing | Pass | Median ms | Min ms | Max ms |"
+		table flush "| Run | Memory | Backing | Pass | Median ms | Min ms | Max ms |"
 		echo
 		echo "Share (%) of the set that a peek finds accessed after the guest went over the"
 		echo "set twice more, and how often vCPU 0 left the guest meanwhile (under TCG each"
 		echo "entry into the nested guest flushes QEMU's emulated TLB):"
 		echo
-		table accuracy "| Memory | Backing | Pass | Median % | Min % | Max % | vCPU exits |"
+		table accuracy "| Run | Memory | Backing | Pass | Median % | Min % | Max % | vCPU exits |"
 		if compgen -G "$RUN/*.self" >/dev/null; then
 			echo
 			echo "## Profiles"
