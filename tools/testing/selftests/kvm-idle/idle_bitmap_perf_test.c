@@ -21,17 +21,19 @@
  *	  64-bit word at a time over contiguous runs of PFNs, one system call per
  *	  run (at most 4K of bitmap, the most sysfs moves per call); only the
  *	  pages found accessed are marked idle again, since the read already
- *	  cleared the others' Accessed bits and left them marked idle.  The
+ *	  cleared the others' Accessed bits and left them marked idle; a THP
+ *	  is tested and marked through its head page only.  The
  *	  per-page loop of access_tracking_perf_test ("naive": pread of pagemap,
  *	  pread of the bitmap word, pwrite of one bit) is timed too, up to -n
  *	  bytes of memory, but ratios are claimed against the batched pass only.
  *	  Each pass is checked against what the guest wrote.
  *
- * guest: guest throughput (4K pages written per second) while a host thread
- *	  scans the memslot continuously with each interface, and with no
- *	  scanner.  Each vCPU writes every page of its share, then zaps -f
- *	  percent of it with MADV_DONTNEED, so that the next round faults pages
- *	  in again.
+ * guest: guest throughput (4K pages written per second) while another
+ *	  process scans the memslot continuously with each interface, with no
+ *	  scanner, and with a process that only burns CPU (the control for
+ *	  sharing the CPUs).  Each vCPU writes every page of its share, then
+ *	  zaps -f percent of it with MADV_DONTNEED, so that the next round
+ *	  faults pages in again.
  *
  * size:  bytes of output per 4K page for uniform idle and accessed memory,
  *	  random 50% and 5% and alternating pages, next to what the 2018 RFC's
@@ -49,17 +51,19 @@
  *
  * Every measurement is repeated -r times (at least 5 for a report) in an
  * interleaved order; the median, minimum and maximum are printed.  Lines
- * that start with '@' are markdown table rows for scripts/bench.sh.
+ * that start with '@' are markdown table rows for scripts/bench.sh, which
+ * also profiles the timed passes with perf (see perf_ctl_open()).
  *
  * Limits:
  *
  * - Nesting.  On a machine without /dev/kvm this runs under QEMU with TCG:
  *   the host kernel is itself an emulated guest, and the VM is nested.  The
  *   absolute times are not native; only the ratios of times measured in the
- *   same run mean something.  The kernel the harness builds also has
- *   lockdep, PROVE_RCU and DEBUG_VM, which make every lock dearer; that
- *   costs page_idle, which takes several locks per page, more than the
- *   lockless walk, so ratios on a production config will be lower.
+ *   same run mean something.  Times come from the TSC (see
+ *   clock_calibrate()).  The kernel the harness builds also has lockdep,
+ *   PROVE_RCU and DEBUG_VM, which make every lock and every RCU-protected
+ *   SPTE read dearer, page_idle's locks and the walker's reads alike: ratios
+ *   on a production config will differ.
  *
  * - TLB caching of the Accessed state.  A cleared Accessed bit is only set
  *   again when the CPU walks the page tables, that is after the translation
@@ -68,7 +72,7 @@
  *   emulated TLB is flushed at every nested VM entry (CR3 is reloaded), so
  *   stale translations survive at most until the next exit of the nested
  *   guest, such as the host's timer tick; on hardware they survive exits.
- *   The flush part shows both effects.  The pass accuracy tolerates what
+ *   The flush part counts those exits.  The pass accuracy tolerates what
  *   this explains: see PASS_ACCURACY_WARN.
  *
  * - page_idle only sees pages on the LRU.  Newly faulted pages may sit in a
