@@ -358,10 +358,16 @@ report() {
 	return "$BOOT_RC"
 }
 
-if [ -n "$REPORT" ]; then
-	RUN=$(cd "$REPORT" && pwd) || die "no run directory $REPORT"
-	[ -f "$RUN/bench.env" ] || die "$RUN is not a finished scripts/bench.sh run (no bench.env)"
-else
-	bench
-fi
-report
+main() {
+	if [ -n "$REPORT" ]; then
+		RUN=$(cd "$REPORT" && pwd) || die "no run directory $REPORT"
+		[ -f "$RUN/bench.env" ] ||
+			die "$RUN is not a finished scripts/bench.sh run (no bench.env)"
+	else
+		bench
+	fi
+	report
+}
+
+# One line, read whole before it runs: editing this file during a run is safe.
+main; exit
