@@ -20,7 +20,7 @@ to read the results.
                    (build/runs/bench-*)
 
 Needs the kernel built (scripts/build-kernel.sh).  Time on 2 cores under
-TCG: about 45 minutes, --quick about 10.
+TCG: about 20-25 minutes (the committed run: 20), --quick about 10.
 
 Environment (see also scripts/boot.sh --help):
   KVM_IDLE_MEM            guest memory (default here: 8G, for the 4 GiB run)
