@@ -49,7 +49,8 @@ for p in "$@"; do
 	[ -f "$p" ] || die "no patch $p"
 	name=${p##*/}
 	ignore=$(allowed_types "$name")
-	if out=$(cd "$KVM_IDLE_LINUX" && perl scripts/checkpatch.pl --strict --show-types --no-summary \
+	# spdxcheck.py needs Debian's python3 (python3-ply, python3-git).
+	if out=$(cd "$KVM_IDLE_LINUX" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --show-types --no-summary \
 		--quiet ${ignore:+--ignore "$ignore"} "$(realpath "$p")" 2>&1); then
 		info "clean: $name${ignore:+ (allowed: $ignore)}"
 	else

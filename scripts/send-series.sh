@@ -55,6 +55,7 @@ for f in "$KVM_IDLE_PATCHES"/*0000-cover-letter.patch; do [ -e "$f" ] && cover=$
 
 rm -rf "$out"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 files=()
 for p in "$cover" "${names[@]/#/$KVM_IDLE_PATCHES/}"; do
 	[ -f "$p" ] || die "patches/series names $p, which does not exist"

@@ -141,6 +141,14 @@ main() {
 		t_skip "shellcheck scripts/" "shellcheck not installed"
 	fi
 
+	# The mail the series would be sent as (dry run: nothing is sent).
+	if step send-dry-run env GIT_AUTHOR_NAME="kvm-idle CI" GIT_AUTHOR_EMAIL="ci@example.net" \
+		"$S/send-series.sh" --out "$KVM_IDLE_BUILD/outgoing"; then
+		t_ok "send-series.sh --dry-run: identity rewritten, To/Cc from get_maintainer.pl"
+	else
+		t_fail "send-series.sh --dry-run (see $LOGS/send-dry-run.log)"
+	fi
+
 	# 4. Builds.
 	if [ -n "${KVM_IDLE_KERNEL:-}" ]; then
 		t_skip "kernel builds" "using KVM_IDLE_KERNEL=$KVM_IDLE_KERNEL"
