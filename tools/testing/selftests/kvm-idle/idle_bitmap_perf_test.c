@@ -432,20 +432,7 @@ static uint64_t size_mib(const struct perf_vm *v)
 
 static void vcpu_step(struct vcpu_worker *w)
 {
-	struct kvm_vcpu *vcpu = memstress_args.vcpu_args[w->idx].vcpu;
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	default:
-		TEST_FAIL("vCPU %d: unexpected exit %s", w->idx,
-			  exit_reason_str(vcpu->run->exit_reason));
-	}
+	idle_vcpu_run(memstress_args.vcpu_args[w->idx].vcpu, w->idx);
 }
 
 /*

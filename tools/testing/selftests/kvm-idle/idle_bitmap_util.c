@@ -669,10 +669,9 @@ void idle_vm_sync(struct idle_vm *v)
 	write_guest_global(v->vm, guest_npages, v->npages);
 }
 
-/* Run vCPU @i through one pass over its pages. */
-void idle_vcpu_step(struct idle_vm *v, int i)
+/* Run @vcpu (number @i) until its guest code syncs; fail on anything else. */
+void idle_vcpu_run(struct kvm_vcpu *vcpu, int i)
 {
-	struct kvm_vcpu *vcpu = v->vcpu[i];
 	struct ucall uc;
 
 	vcpu_run(vcpu);
@@ -686,6 +685,12 @@ void idle_vcpu_step(struct idle_vm *v, int i)
 		TEST_FAIL("vCPU %d: unexpected exit %s (ucall %lu)", i,
 			  exit_reason_str(vcpu->run->exit_reason), uc.cmd);
 	}
+}
+
+/* Run vCPU @i through one pass over its pages. */
+void idle_vcpu_step(struct idle_vm *v, int i)
+{
+	idle_vcpu_run(v->vcpu[i], i);
 }
 
 /* Run every vCPU, one after the other, through one pass of the plan. */

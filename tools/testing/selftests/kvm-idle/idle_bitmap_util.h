@@ -187,6 +187,7 @@ struct idle_seg *idle_vm_add_seg_hva(struct idle_vm *v, void *hva, uint64_t size
 uint8_t *idle_page_hva(struct idle_vm *v, uint64_t page);
 void idle_vm_sync(struct idle_vm *v);
 void idle_vm_step(struct idle_vm *v);
+void idle_vcpu_run(struct kvm_vcpu *vcpu, int i);
 void idle_vcpu_step(struct idle_vm *v, int i);
 void idle_plan_set(struct idle_vm *v, const struct idle_seg *s, enum idle_op op);
 void idle_fill_pattern(struct idle_vm *v, const struct idle_seg *s);
