@@ -31,7 +31,13 @@ mnt tmpfs /var/tmp mode=1777
 [ -d /sys/kernel/debug ] && mnt debugfs /sys/kernel/debug
 [ -d /sys/kernel/tracing ] && mnt tracefs /sys/kernel/tracing
 echo kvm-idle-guest >/proc/sys/kernel/hostname
-ln -sf /proc/self/fd /dev/fd 2>/dev/null
+# devtmpfs has no /dev/fd, /dev/stdin, /dev/stdout or /dev/stderr (udev makes
+# them on a real system); the kselftest runner writes each test's output to
+# /dev/stdout, which it would otherwise create as a plain file in /dev.
+ln -sfn /proc/self/fd /dev/fd 2>/dev/null
+ln -sfn /proc/self/fd/0 /dev/stdin 2>/dev/null
+ln -sfn /proc/self/fd/1 /dev/stdout 2>/dev/null
+ln -sfn /proc/self/fd/2 /dev/stderr 2>/dev/null
 
 out=
 read -r -a args </proc/cmdline

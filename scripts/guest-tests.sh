@@ -36,6 +36,10 @@ param() { cat "/sys/module/$1/parameters/$2" 2>/dev/null; }
 
 echo "TAP version 13" >"$TAP"
 check "/dev/kvm exists" test -c /dev/kvm
+# The race tests need vCPUs and scanners on real parallel CPUs (-smp 2 and
+# CONFIG_ACPI: without the MADT the guest sees one CPU).
+ncpus=$(nproc)
+check "the test guest has at least 2 CPUs (online: $ncpus)" test "$ncpus" -ge 2
 if [ -d /sys/module/kvm_amd ]; then vendor=kvm_amd tdp=npt; else vendor=kvm_intel tdp=ept; fi
 check "$vendor.$tdp is $want (cmdline: $(grep -o "$vendor\.$tdp=[^ ]*" /proc/cmdline))" \
 	test "$(param "$vendor" "$tdp")" = "$want"

@@ -69,6 +69,18 @@ tap_results() {
 	while IFS= read -r line; do
 		case "$line" in
 		1..*) plan=${line#1..} ;;
+		"# ok "*"# SKIP"* | "# ok "*"# skip"*)
+			# A skipped subtest (the runner prefixes its lines with
+			# "# "): visible here, and a failure where the test
+			# kernel and guest guarantee the feature.
+			desc=$(sed -E 's/^# ok [0-9]+ -? ?//; s/ *# *(SKIP|skip).*$//' <<<"$line")
+			reason=$(sed -E 's/^.*# *(SKIP|skip) *//' <<<"$line")
+			if grep -qiE 'THP|hugetlb|huge page' <<<"$desc"; then
+				t_fail "$prefix: subtest skipped, but the test kernel has THP and hugetlb: $desc ($reason)"
+			else
+				t_skip "$prefix: subtest $desc" "$reason"
+			fi
+			;;
 		"ok "* | "not ok "*)
 			seen=$((seen + 1))
 			desc=$(sed -E 's/^(not )?ok [0-9]+ -? ?//' <<<"$line")
