@@ -35,7 +35,8 @@ while [ $# -gt 0 ]; do
 done
 
 need_cmd git perl
-git send-email --help >/dev/null 2>&1 ||
+# Not "git send-email --help": it needs man(1), which minimal systems lack.
+[ -x "$(git --exec-path)/git-send-email" ] ||
 	die "git send-email is not installed; run scripts/setup.sh (it installs git-email)"
 [ -x "$KVM_IDLE_LINUX/scripts/get_maintainer.pl" ] ||
 	die "no kernel tree in $KVM_IDLE_LINUX; run scripts/prepare-tree.sh first"

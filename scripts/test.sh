@@ -210,6 +210,10 @@ main() {
 		shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
 		*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow)" ;;
 		esac
+		# Two 1G hugetlb pages for the 1G test (they can only be
+		# reserved at boot; the selftest library maps one more page
+		# than it uses, for alignment).
+		args+=" hugepagesz=1G hugepages=2"
 		prefix="npt=${name#npt} ($mode MMU)"
 		rc=0
 		KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \

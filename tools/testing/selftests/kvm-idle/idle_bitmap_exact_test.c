@@ -15,6 +15,10 @@
  * cut in two by the end of a reply is reported as 4K pages, and not cleared.
  * With 4K pages, buffers of random sizes are used.
  *
+ * A guest backed by a 1G hugetlb page (the test kernel reserves them at
+ * boot) is reported as one 1G page, and cleared, by every pass, whatever the
+ * buffer: 4K, 64K and 1M, with read() and with IDLE_BITMAP_SCAN.
+ *
  * Peek against clear: a read() of an O_RDONLY fd and a IDLE_BITMAP_SCAN
  * without flags agree and change nothing; a clearing IDLE_BITMAP_SCAN, a
  * clearing read() and a clearing scan with IDLE_BITMAP_SCAN_NO_FLUSH each
@@ -196,10 +200,84 @@ static void test_hugetlb_2m(void)
 	test_exact(VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB, 64 << 20, IDLE_HUGE_SIZE);
 }
 
+/*
+ * A guest backed by a 1G hugetlb page, which KVM maps with one 1G mapping:
+ * every pass, with any buffer that holds two records, reports it as one
+ * 1G record and clears it.
+ */
+static void test_hugetlb_1g(void)
+{
+	static const size_t bufs[] = { 4096, 64 << 10, 1 << 20 };
+	uint64_t npages = IDLE_PAGES_PER_GIGA, b, k;
+	uint8_t *want = malloc(npages);
+	struct idle_map m;
+	struct idle_seg *s;
+	struct idle_vm *v;
+	int ro, rw;
+
+	if (idle_hugetlb_1g_free() < 1)
+		idle_skip("no free 1G hugetlb page (boot with hugepagesz=1G hugepages=N)");
+	TEST_ASSERT(want, "out of memory");
+	v = idle_vm_create(NR_VCPUS);
+	s = idle_vm_add_seg(v, VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB, IDLE_GIGA_SIZE);
+	ro = idle_open(0, O_RDONLY);
+	rw = idle_open(0, O_RDWR);
+	idle_map_init(&m, (uintptr_t)s->hva, npages);
+
+	memset(v->plan, IDLE_OP_NONE, v->npages);
+	v->plan[s->first] = IDLE_OP_WRITE;
+	v->plan[s->first + random() % npages] = IDLE_OP_WRITE;
+	idle_vm_step(v);
+	ksft_print_msg("KVM maps %lu page(s) 1G\n", vm_get_stat(v->vm, "pages_1g"));
+	TEST_ASSERT(vm_get_stat(v->vm, "pages_1g") >= 1, "KVM maps no page 1G");
+
+	for (b = 0; b < ARRAY_SIZE(bufs); b++) {
+		for (k = 0; k < 2; k++) {
+			const char *how = k ? "IDLE_BITMAP_SCAN_CLEAR" : "clearing read()";
+			char what[128];
+
+			/* The clearing pass reports the writes, as one 1G page. */
+			snprintf(what, sizeof(what), "%s, %zu-byte buffer", how, bufs[b]);
+			memset(want, IBD_ACCESSED, npages);
+			if (k)
+				idle_map_ioctl(&m, rw, IDLE_BITMAP_SCAN_CLEAR, bufs[b] / 8);
+			else
+				idle_map_read(&m, rw, bufs[b]);
+			TEST_ASSERT(!idle_map_check(&m, want, IDLE_BITMAP_SIZE_1G, what),
+				    "%s: not one ACCESSED 1G page", what);
+
+			/* ... and cleared it. */
+			snprintf(what, sizeof(what), "peek after a %s with a %zu-byte buffer",
+				 how, bufs[b]);
+			memset(want, IBD_IDLE, npages);
+			idle_map_read(&m, ro, IDLE_MAX_BUF);
+			TEST_ASSERT(!idle_map_check(&m, want, IDLE_BITMAP_SIZE_1G, what),
+				    "%s: the 1G page was not cleared", what);
+
+			/* One read anywhere makes all of it ACCESSED again. */
+			memset(v->plan, IDLE_OP_NONE, v->npages);
+			v->plan[s->first + random() % npages] = IDLE_OP_READ;
+			idle_vm_step(v);
+			memset(want, IBD_ACCESSED, npages);
+			idle_map_ioctl(&m, ro, 0, IDLE_MAX_VEC);
+			TEST_ASSERT(!idle_map_check(&m, want, IDLE_BITMAP_SIZE_1G,
+						    "peek after a read"),
+				    "a read of the 1G page was not seen");
+		}
+	}
+
+	idle_map_free(&m);
+	close(ro);
+	close(rw);
+	idle_vm_free(v);
+	free(want);
+}
+
 static const struct idle_test tests[] = {
 	{ "exact: anonymous 4K", test_anon_4k },
 	{ "exact: THP 2M", test_thp_2m },
 	{ "exact: hugetlb 2M", test_hugetlb_2m },
+	{ "exact: hugetlb 1G, buffers of 4K, 64K and 1M", test_hugetlb_1g },
 };
 
 int main(int argc, char *argv[])

@@ -24,6 +24,7 @@
 #define IDLE_SUBTEST_TIMEOUT	240
 
 #define HUGETLB_2M_DIR		"/sys/kernel/mm/hugepages/hugepages-2048kB/"
+#define HUGETLB_1G_DIR		"/sys/kernel/mm/hugepages/hugepages-1048576kB/"
 #define THP_ENABLED		"/sys/kernel/mm/transparent_hugepage/enabled"
 
 /* Guest side: the per-page plan and the number of test pages. */
@@ -252,6 +253,15 @@ bool idle_hugetlb_reserve(unsigned long nr)
 	return read_sysfs_long(HUGETLB_2M_DIR "free_hugepages") >= (long)nr;
 }
 
+/*
+ * Free 1G hugetlb pages (-1 without 1G support).  They cannot be counted on
+ * at run time: the test kernel reserves them at boot (hugepagesz=1G).
+ */
+long idle_hugetlb_1g_free(void)
+{
+	return read_sysfs_long(HUGETLB_1G_DIR "free_hugepages");
+}
+
 /* The AnonHugePages of the VMA that holds @addr, in bytes. */
 uint64_t idle_thp_bytes(void *addr)
 {
@@ -377,13 +387,13 @@ static size_t random_bufsz(void)
 void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		     struct idle_recs *out)
 {
-	uint64_t *buf = malloc(IDLE_MAX_BUF);
+	uint64_t *buf = malloc(bufsz > IDLE_MAX_BUF ? bufsz : IDLE_MAX_BUF);
 	uint64_t pos = start, next, newpos;
 	bool short_reply = false;
 	ssize_t n;
 	size_t size;
 
-	TEST_ASSERT(buf && bufsz <= IDLE_MAX_BUF, "bad buffer");
+	TEST_ASSERT(buf, "out of memory");
 	TEST_ASSERT(lseek(fd, start, SEEK_SET) == (off_t)start, "lseek(%#lx) failed", start);
 	while (pos < end) {
 		size = bufsz ? bufsz : random_bufsz();
@@ -411,12 +421,12 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
 		      size_t vec_len, struct idle_recs *out)
 {
-	uint64_t *vec = malloc(IDLE_MAX_BUF);
+	uint64_t *vec = malloc((vec_len > IDLE_MAX_VEC ? vec_len : IDLE_MAX_VEC) * 8);
 	uint64_t cur = start, walk_end, next;
 	size_t len;
 	long ret;
 
-	TEST_ASSERT(vec && vec_len <= IDLE_MAX_VEC, "bad vector");
+	TEST_ASSERT(vec, "out of memory");
 	while (cur < end) {
 		len = vec_len ? vec_len : random_bufsz() / 8;
 		ret = idle_scan(fd, flags, cur, end, vec, len, &walk_end);
@@ -615,8 +625,13 @@ static struct idle_seg *idle_vm_map_seg(struct idle_vm *v, uint64_t gpa, void *h
 	s->hva = hva;
 	s->first = v->npages;
 
-	/* 2M guest pages, so that the shadow MMU can map 2M too. */
-	virt_map_level(v->vm, gva, gpa, size, PG_LEVEL_2M);
+	/*
+	 * 2M guest pages, so that the shadow MMU can map 2M too; 1G pages for
+	 * a 1G-aligned segment of whole GiBs, so that it can map 1G.
+	 */
+	virt_map_level(v->vm, gva, gpa, size,
+		       !(size % IDLE_GIGA_SIZE) && !(gpa % IDLE_GIGA_SIZE) &&
+		       !(gva % IDLE_GIGA_SIZE) ? PG_LEVEL_1G : PG_LEVEL_2M);
 	sparsebit_set_num(v->vm->vpages_mapped, gva >> v->vm->page_shift,
 			  size >> v->vm->page_shift);
 	v->npages += size / IDLE_PAGE_SIZE;

@@ -37,10 +37,16 @@
 
 #define IDLE_MAX_VCPUS		8
 #define IDLE_MAX_SEGS		8
-/* At most 128M of test pages per VM. */
-#define IDLE_MAX_PAGES		32768
+#define IDLE_GIGA_SIZE		(1024UL << 20)
+#define IDLE_PAGES_PER_GIGA	(IDLE_GIGA_SIZE / IDLE_PAGE_SIZE)
 
-/* Largest read() buffer and IDLE_BITMAP_SCAN vector the helpers use. */
+/* At most a 1G page and 128M of test pages per VM. */
+#define IDLE_MAX_PAGES		(IDLE_PAGES_PER_GIGA + 32768)
+
+/*
+ * Largest read() buffer and IDLE_BITMAP_SCAN vector the helpers choose at
+ * random; a caller may ask for larger ones.
+ */
 #define IDLE_MAX_BUF		(64 * 1024)
 #define IDLE_MAX_VEC		(IDLE_MAX_BUF / 8)
 /*
@@ -152,6 +158,7 @@ uint64_t idle_now_ms(void);
 uint64_t idle_task_size(void);
 bool idle_thp_enable(void);
 bool idle_hugetlb_reserve(unsigned long nr);
+long idle_hugetlb_1g_free(void);
 uint64_t idle_thp_bytes(void *addr);
 
 /* The file. */
