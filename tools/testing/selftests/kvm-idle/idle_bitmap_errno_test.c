@@ -13,8 +13,15 @@
  * bad pointers, and IDLE_BITMAP_SCAN_CLEAR on an O_RDONLY fd (EBADF); an
  * unprivileged user opening another user's process (EACCES, while its own
  * process opens fine); a process that exited (read() gives 0,
- * IDLE_BITMAP_SCAN gives ESRCH, and opening the reaped pid fails).  Several
- * failing calls ask to clear.  Afterwards the memslot must read exactly as
+ * IDLE_BITMAP_SCAN gives ESRCH, and opening the reaped pid fails).
+ * Permissions: the file mode is 0600; O_WRONLY is refused (EINVAL); a zombie
+ * and a kernel thread have no memory (ESRCH); a non-dumpable process cannot
+ * be opened by another process of its user (EACCES), but can by root; a
+ * file opened before its process execs keeps referring to the old memory,
+ * as /proc/PID/mem does (read() 0, IDLE_BITMAP_SCAN ESRCH), while a new
+ * open sees the new one; and an fd passed to an unprivileged process keeps
+ * working, since the check is made at open.  Several failing calls ask to
+ * clear.  Afterwards the memslot must read exactly as
  * before (nothing was cleared) and hold the same bytes.
  *
  * Not covered: EINTR, which needs a fatal signal, so no process is left to
@@ -24,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kvm_util.h"
@@ -247,6 +256,204 @@ static bool case_unprivileged(void)
 	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
+static bool case_file_mode(void)
+{
+	struct stat st;
+
+	TEST_ASSERT(!stat("/proc/self/idle_bitmap", &st), "stat");
+	if (S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600)
+		return true;
+	ksft_print_msg("mode %o, want a regular file with mode 0600\n", st.st_mode);
+	return false;
+}
+
+static bool case_wronly(void)
+{
+	int fd = open("/proc/self/idle_bitmap", O_WRONLY);
+
+	if (fd >= 0)
+		close(fd);
+	return expect_err(fd, EINVAL, "open(O_WRONLY)");
+}
+
+static bool case_no_memory(void)
+{
+	pid_t pid = fork();
+	siginfo_t si;
+	char path[64];
+	bool ok;
+	int fd;
+
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid)
+		_exit(0);
+	/* Wait for the exit without reaping: a zombie has no memory. */
+	TEST_ASSERT(!waitid(P_PID, pid, &si, WEXITED | WNOWAIT), "waitid");
+	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", pid);
+	fd = open(path, O_RDONLY);
+	ok = expect_err(fd, ESRCH, "open() of a zombie");
+	TEST_ASSERT(waitpid(pid, NULL, 0) == pid, "waitpid");
+	/* pid 2 is kthreadd. */
+	fd = open("/proc/2/idle_bitmap", O_RDONLY);
+	ok &= expect_err(fd, ESRCH, "open() of a kernel thread (pid 2)");
+	return ok;
+}
+
+/* Fork a child that becomes nobody and runs @fn; returns its exit status. */
+static int as_nobody(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(100);
+		prctl(PR_SET_DUMPABLE, 1);
+		_exit(fn(arg));
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
+}
+
+static int open_expect_eacces(void *arg)
+{
+	int fd = open(arg, O_RDONLY);
+
+	return expect_err(fd, EACCES, arg) ? 0 : 1;
+}
+
+static bool case_nondumpable(void)
+{
+	int go[2], ready[2], fd, rc;
+	char path[64], c;
+	bool ok = true;
+	pid_t pid;
+
+	TEST_ASSERT(!pipe(go) && !pipe(ready), "pipe");
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(100);
+		prctl(PR_SET_DUMPABLE, 0);
+		TEST_ASSERT(write(ready[1], "r", 1) == 1, "write");
+		TEST_ASSERT(read(go[0], &c, 1) == 1, "read");
+		_exit(0);
+	}
+	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child did not start");
+	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", pid);
+	rc = as_nobody(open_expect_eacces, path);
+	if (rc) {
+		ksft_print_msg("another process of the same user: status %d\n", rc);
+		ok = false;
+	}
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		ksft_print_msg("root opening a non-dumpable process: errno %d\n", errno);
+		ok = false;
+	} else {
+		close(fd);
+	}
+	TEST_ASSERT(write(go[1], "x", 1) == 1, "write");
+	TEST_ASSERT(waitpid(pid, NULL, 0) == pid, "waitpid");
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	return ok;
+}
+
+static bool case_exec_after_open(void)
+{
+	int go[2], ready[2], fd, fd2, tries;
+	char path[64], comm[32] = "", c;
+	bool ok = true;
+	ssize_t n;
+	pid_t pid;
+
+	TEST_ASSERT(!pipe(go) && !pipe(ready), "pipe");
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		struct idle_vm *cv = idle_vm_create(1);
+
+		idle_vm_add_seg(cv, VM_MEM_SRC_ANONYMOUS, 2 << 20);
+		idle_plan_set(cv, &cv->seg[0], IDLE_OP_WRITE);
+		idle_vm_step(cv);
+		TEST_ASSERT(write(ready[1], "r", 1) == 1, "write");
+		TEST_ASSERT(read(go[0], &c, 1) == 1, "read");
+		execl("/bin/sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child did not start");
+	fd = idle_open(pid, O_RDONLY);
+	n = pread(fd, vec, sizeof(vec), 0);
+	if (n < 16) {
+		ksft_print_msg("read() before exec returned %zd\n", n);
+		ok = false;
+	}
+	TEST_ASSERT(write(go[1], "x", 1) == 1, "write");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	for (tries = 0; tries < 5000 && strcmp(comm, "sleep\n"); tries++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	TEST_ASSERT(!strcmp(comm, "sleep\n"), "the child did not exec");
+
+	/* The old memory is gone, as for /proc/PID/mem. */
+	n = pread(fd, vec, sizeof(vec), 0);
+	if (n) {
+		ksft_print_msg("read() after exec returned %zd, want 0\n", n);
+		ok = false;
+	}
+	{
+		struct idle_bitmap_scan_arg arg = good_arg(0);
+
+		arg.start = 0;
+		arg.end = idle_task_size();
+		ok &= expect_err(scan_arg(fd, &arg), ESRCH, "IDLE_BITMAP_SCAN after exec");
+	}
+	/* A new open sees the new memory, which has no VM. */
+	fd2 = idle_open(pid, O_RDONLY);
+	n = pread(fd2, vec, sizeof(vec), 0);
+	if (n) {
+		ksft_print_msg("read() of a new open after exec returned %zd, want 0\n", n);
+		ok = false;
+	}
+	close(fd2);
+	close(fd);
+	kill(pid, SIGKILL);
+	TEST_ASSERT(waitpid(pid, NULL, 0) == pid, "waitpid");
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	return ok;
+}
+
+static int read_passed_fd(void *arg)
+{
+	ssize_t n = pread(*(int *)arg, vec, sizeof(vec), start);
+
+	if (n >= 16)
+		return 0;
+	ksft_print_msg("read() of a passed fd as nobody returned %zd (errno %d)\n", n, errno);
+	return 1;
+}
+
+static bool case_fd_passed(void)
+{
+	/* A peek: the fd is root's, opened before the child dropped privileges. */
+	return !as_nobody(read_passed_fd, &ro);
+}
+
 /*
  * A child with its own VM is opened while alive, then exits: read() must
  * return 0 and IDLE_BITMAP_SCAN fail with ESRCH; the reaped pid is gone.
@@ -329,6 +536,12 @@ static const struct {
 	{ "EBADF: clear on an O_RDONLY fd", case_clear_read_only },
 	{ "EACCES: unprivileged user on another user's process", case_unprivileged },
 	{ "0/ESRCH: the process exited", case_dead_pid },
+	{ "file mode 0600", case_file_mode },
+	{ "EINVAL: open(O_WRONLY)", case_wronly },
+	{ "ESRCH: a zombie and a kernel thread", case_no_memory },
+	{ "EACCES: a non-dumpable process, to its own user; root may", case_nondumpable },
+	{ "exec after open: the fd sees the old memory, a new open the new", case_exec_after_open },
+	{ "an fd passed to an unprivileged process keeps working", case_fd_passed },
 };
 
 int main(int argc, char *argv[])
