@@ -64,17 +64,21 @@ finish() {
 
 # tap_results PREFIX FILE: count the top-level TAP results of FILE.
 tap_results() {
-	local prefix=$1 file=$2 line plan=0 seen=0 desc reason
+	local prefix=$1 file=$2 line plan=0 seen=0 desc reason skip_reason=
 	[ -f "$file" ] || { t_fail "$prefix: no results ($file missing)"; return; }
 	while IFS= read -r line; do
 		case "$line" in
 		1..*) plan=${line#1..} ;;
+		"# # SKIP "*) skip_reason=${line#"# # SKIP "} ;;
 		"# ok "*"# SKIP"* | "# ok "*"# skip"*)
 			# A skipped subtest (the runner prefixes its lines with
-			# "# "): visible here, and a failure where the test
-			# kernel and guest guarantee the feature.
-			desc=$(sed -E 's/^# ok [0-9]+ -? ?//; s/ *# *(SKIP|skip).*$//' <<<"$line")
-			reason=$(sed -E 's/^.*# *(SKIP|skip) *//' <<<"$line")
+			# "# "; kselftest writes "ok N # SKIP name", after the
+			# test's own "# SKIP reason" line): visible here, and a
+			# failure where the test kernel and guest guarantee
+			# the feature.
+			desc=$(sed -E 's/^# ok [0-9]+ *-? *//; s/^# *(SKIP|skip) *//; s/ *# *(SKIP|skip).*$//' <<<"$line")
+			reason=${skip_reason:-no reason given}
+			skip_reason=
 			if grep -qiE 'THP|hugetlb|huge page' <<<"$desc"; then
 				t_fail "$prefix: subtest skipped, but the test kernel has THP and hugetlb: $desc ($reason)"
 			else
