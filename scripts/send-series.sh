@@ -87,6 +87,10 @@ info "sender: $name <$email>"
 info "to: ${to[*]#--to=}"
 info "cc: ${cc[*]#--cc=}"
 
+# git send-email also asks git for the committer's identity, which a machine
+# with no git configuration cannot guess: use the sender's.
+export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-$name}
+export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-$email}
 args=(--from="$name <$email>" --confirm=never --suppress-cc=self --no-chain-reply-to
 	--thread "${to[@]}" "${cc[@]}")
 if [ $send -eq 0 ]; then
