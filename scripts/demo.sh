@@ -28,7 +28,8 @@ Environment:
   KVM_IDLE_QUIET=1        do not show the console while it runs
 Results: build/runs/demo/ (result.txt, heatmap.txt, demo.svg, rounds.jsonl,
 demo.rec, serial.log); console log: build/logs/demo.log.
-Time on 2 cores with TCG, once built: about 4 minutes.
+Time on 2 cores with TCG, once built: about 11 minutes (the inner guest boots
+the KASAN test kernel, which takes most of it).
 Exit status: 0 when every hot set is within the tolerance."
 set -euo pipefail
 # shellcheck source=lib.sh
