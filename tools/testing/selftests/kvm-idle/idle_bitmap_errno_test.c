@@ -256,6 +256,67 @@ static bool case_unprivileged(void)
 	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
+/* A child whose VM's guest wrote 2M of memory, and that waits for vm_child_go(). */
+struct vm_child {
+	pid_t pid;
+	int go[2], ready[2];
+};
+
+/* Start it; once let go, it execs sleep(1) if @exec_sleep, or exits. */
+static void vm_child_start(struct vm_child *ch, bool exec_sleep)
+{
+	char c;
+
+	TEST_ASSERT(!pipe(ch->go) && !pipe(ch->ready), "pipe");
+	ch->pid = fork();
+	TEST_ASSERT(ch->pid >= 0, "fork");
+	if (!ch->pid) {
+		struct idle_vm *cv = idle_vm_create(1);
+
+		idle_vm_add_seg(cv, VM_MEM_SRC_ANONYMOUS, 2 << 20);
+		idle_plan_set(cv, &cv->seg[0], IDLE_OP_WRITE);
+		idle_vm_step(cv);
+		TEST_ASSERT(write(ch->ready[1], "r", 1) == 1, "write");
+		TEST_ASSERT(read(ch->go[0], &c, 1) == 1, "read");
+		if (exec_sleep)
+			execl("/bin/sleep", "sleep", "60", (char *)NULL);
+		_exit(exec_sleep ? 127 : 0);
+	}
+	TEST_ASSERT(read(ch->ready[0], &c, 1) == 1, "child did not start");
+}
+
+static void vm_child_go(struct vm_child *ch)
+{
+	TEST_ASSERT(write(ch->go[1], "x", 1) == 1, "write");
+}
+
+static void vm_child_close(struct vm_child *ch)
+{
+	close(ch->go[0]);
+	close(ch->go[1]);
+	close(ch->ready[0]);
+	close(ch->ready[1]);
+}
+
+/*
+ * The memory @fd was opened on is gone: read() returns 0 and
+ * IDLE_BITMAP_SCAN (with @flags) fails with ESRCH.
+ */
+static bool expect_gone(int fd, uint64_t flags, const char *what)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(flags);
+	ssize_t n = pread(fd, vec, sizeof(vec), 0);
+	bool ok = true;
+
+	if (n) {
+		ksft_print_msg("%s: read() returned %zd, want 0\n", what, n);
+		ok = false;
+	}
+	arg.start = 0;
+	arg.end = idle_task_size();
+	return expect_err(scan_arg(fd, &arg), ESRCH, what) && ok;
+}
+
 static bool case_file_mode(void)
 {
 	struct stat st;
@@ -366,35 +427,21 @@ static bool case_nondumpable(void)
 
 static bool case_exec_after_open(void)
 {
-	int go[2], ready[2], fd, fd2, tries;
-	char path[64], comm[32] = "", c;
+	char path[64], comm[32] = "";
+	struct vm_child ch;
 	bool ok = true;
+	int fd, fd2, tries;
 	ssize_t n;
-	pid_t pid;
 
-	TEST_ASSERT(!pipe(go) && !pipe(ready), "pipe");
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork");
-	if (!pid) {
-		struct idle_vm *cv = idle_vm_create(1);
-
-		idle_vm_add_seg(cv, VM_MEM_SRC_ANONYMOUS, 2 << 20);
-		idle_plan_set(cv, &cv->seg[0], IDLE_OP_WRITE);
-		idle_vm_step(cv);
-		TEST_ASSERT(write(ready[1], "r", 1) == 1, "write");
-		TEST_ASSERT(read(go[0], &c, 1) == 1, "read");
-		execl("/bin/sleep", "sleep", "60", (char *)NULL);
-		_exit(127);
-	}
-	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child did not start");
-	fd = idle_open(pid, O_RDONLY);
+	vm_child_start(&ch, true);
+	fd = idle_open(ch.pid, O_RDONLY);
 	n = pread(fd, vec, sizeof(vec), 0);
 	if (n < 16) {
 		ksft_print_msg("read() before exec returned %zd\n", n);
 		ok = false;
 	}
-	TEST_ASSERT(write(go[1], "x", 1) == 1, "write");
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	vm_child_go(&ch);
+	snprintf(path, sizeof(path), "/proc/%d/comm", ch.pid);
 	for (tries = 0; tries < 5000 && strcmp(comm, "sleep\n"); tries++) {
 		FILE *f = fopen(path, "r");
 
@@ -408,20 +455,9 @@ static bool case_exec_after_open(void)
 	TEST_ASSERT(!strcmp(comm, "sleep\n"), "the child did not exec");
 
 	/* The old memory is gone, as for /proc/PID/mem. */
-	n = pread(fd, vec, sizeof(vec), 0);
-	if (n) {
-		ksft_print_msg("read() after exec returned %zd, want 0\n", n);
-		ok = false;
-	}
-	{
-		struct idle_bitmap_scan_arg arg = good_arg(0);
-
-		arg.start = 0;
-		arg.end = idle_task_size();
-		ok &= expect_err(scan_arg(fd, &arg), ESRCH, "IDLE_BITMAP_SCAN after exec");
-	}
+	ok &= expect_gone(fd, 0, "after exec");
 	/* A new open sees the new memory, which has no VM. */
-	fd2 = idle_open(pid, O_RDONLY);
+	fd2 = idle_open(ch.pid, O_RDONLY);
 	n = pread(fd2, vec, sizeof(vec), 0);
 	if (n) {
 		ksft_print_msg("read() of a new open after exec returned %zd, want 0\n", n);
@@ -429,12 +465,9 @@ static bool case_exec_after_open(void)
 	}
 	close(fd2);
 	close(fd);
-	kill(pid, SIGKILL);
-	TEST_ASSERT(waitpid(pid, NULL, 0) == pid, "waitpid");
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
+	kill(ch.pid, SIGKILL);
+	TEST_ASSERT(waitpid(ch.pid, NULL, 0) == ch.pid, "waitpid");
+	vm_child_close(&ch);
 	return ok;
 }
 
@@ -460,60 +493,34 @@ static bool case_fd_passed(void)
  */
 static bool case_dead_pid(void)
 {
-	int to_child[2], to_parent[2], status, fds[2];
+	struct vm_child ch;
 	bool ok = true;
-	char path[64], c;
+	char path[64];
+	int status, fds[2];
 	ssize_t n;
-	pid_t pid;
-	int i;
 
-	TEST_ASSERT(!pipe(to_child) && !pipe(to_parent), "pipe");
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork");
-	if (!pid) {
-		struct idle_vm *cv = idle_vm_create(1);
-
-		idle_vm_add_seg(cv, VM_MEM_SRC_ANONYMOUS, 2 << 20);
-		idle_plan_set(cv, &cv->seg[0], IDLE_OP_WRITE);
-		idle_vm_step(cv);
-		TEST_ASSERT(write(to_parent[1], "r", 1) == 1, "write");
-		TEST_ASSERT(read(to_child[0], &c, 1) == 1, "read");
-		_exit(0);
-	}
-	TEST_ASSERT(read(to_parent[0], &c, 1) == 1, "child did not start");
-	fds[0] = idle_open(pid, O_RDONLY);
-	fds[1] = idle_open(pid, O_RDWR);
+	vm_child_start(&ch, false);
+	fds[0] = idle_open(ch.pid, O_RDONLY);
+	fds[1] = idle_open(ch.pid, O_RDWR);
 	n = read(fds[0], vec, sizeof(vec));
 	if (n < 16) {
 		ksft_print_msg("read() of a live child with a VM returned %zd\n", n);
 		ok = false;
 	}
-	TEST_ASSERT(write(to_child[1], "x", 1) == 1, "write");
-	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	vm_child_go(&ch);
+	TEST_ASSERT(waitpid(ch.pid, &status, 0) == ch.pid && WIFEXITED(status) &&
 		    !WEXITSTATUS(status), "child failed");
 
-	for (i = 0; i < 2; i++) {
-		struct idle_bitmap_scan_arg arg = good_arg(i ? IDLE_BITMAP_SCAN_CLEAR : 0);
-
-		arg.start = 0;
-		arg.end = idle_task_size();
-		n = pread(fds[i], vec, sizeof(vec), 0);
-		if (n) {
-			ksft_print_msg("read() after exit returned %zd, want 0\n", n);
-			ok = false;
-		}
-		ok &= expect_err(scan_arg(fds[i], &arg), ESRCH, "IDLE_BITMAP_SCAN after exit");
-		close(fds[i]);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", pid);
+	ok &= expect_gone(fds[0], 0, "after exit, O_RDONLY");
+	ok &= expect_gone(fds[1], IDLE_BITMAP_SCAN_CLEAR, "after exit, O_RDWR");
+	close(fds[0]);
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", ch.pid);
 	if (open(path, O_RDONLY) >= 0) {
 		ksft_print_msg("opened %s of a reaped process\n", path);
 		ok = false;
 	}
-	close(to_child[0]);
-	close(to_child[1]);
-	close(to_parent[0]);
-	close(to_parent[1]);
+	vm_child_close(&ch);
 	return ok;
 }
 
