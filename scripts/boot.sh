@@ -3,7 +3,7 @@
 USAGE="usage: scripts/boot.sh CMD [ARG...]
 
 Boots build/linux/arch/x86/boot/bzImage in qemu-system-x86_64 (q35, 2 CPUs,
-6 GiB; TCG with -cpu max, or KVM with -cpu host where /dev/kvm works and the
+6 GiB in 2 NUMA nodes, the second without CPUs as a CXL or PMEM tier; TCG with -cpu max, or KVM with -cpu host where /dev/kvm works and the
 host CPU offers SVM/VMX), with the host root shared read-only over 9p and
 tmpfs on /tmp, /run and /var/tmp.  CMD runs in the guest as root, in the
 current directory, with stdin from /dev/null and output on the console.
@@ -18,6 +18,8 @@ Environment:
   KVM_IDLE_KERNEL    kernel image (default build/linux/arch/x86/boot/bzImage)
   KVM_IDLE_MEM       guest memory (default 6G)
   KVM_IDLE_SMP       guest CPUs (default 2)
+  KVM_IDLE_NUMA      NUMA nodes (default 2): node 0 has the CPUs, the memory
+                     is shared out evenly
   KVM_IDLE_ACCEL     tcg or kvm (default: see above)
   KVM_IDLE_QUIET=1   do not copy the console to stdout
 
@@ -38,6 +40,7 @@ TIMEOUT=${KVM_IDLE_TIMEOUT:-1800}
 NAME=${KVM_IDLE_RUN_NAME:-boot-$(date +%Y%m%d-%H%M%S)}
 MEM=${KVM_IDLE_MEM:-6G}
 SMP=${KVM_IDLE_SMP:-2}
+NUMA=${KVM_IDLE_NUMA:-2}
 [ -f "$KERNEL" ] || die "no kernel at $KERNEL; run scripts/build-kernel.sh first"
 case "$NAME" in */* | .* | *[[:space:]]*) die "bad KVM_IDLE_RUN_NAME '$NAME'" ;; esac
 
@@ -64,6 +67,23 @@ RUN=$(cd "$RUN" && pwd -P)
 	echo
 } >"$RUN/cmd"
 
+# NUMA nodes: QEMU needs one memory backend per node, summing to -m.
+[[ "$NUMA" =~ ^[1-8]$ ]] || die "KVM_IDLE_NUMA must be 1 to 8, not '$NUMA'"
+[[ "$MEM" =~ ^([0-9]+)([MG]?)$ ]] || die "KVM_IDLE_MEM must be a size like 6G or 4096M, not '$MEM'"
+mem_mib=${BASH_REMATCH[1]}
+[ "${BASH_REMATCH[2]}" != G ] || mem_mib=$((mem_mib * 1024))
+numa_args=()
+if [ "$NUMA" -gt 1 ]; then
+	per=$((mem_mib / NUMA / 2 * 2))
+	for ((i = 0; i < NUMA; i++)); do
+		size=$per
+		[ $i -lt $((NUMA - 1)) ] || size=$((mem_mib - per * (NUMA - 1)))
+		node="node,nodeid=$i,memdev=mem$i"
+		[ $i -ne 0 ] || node+=",cpus=0-$((SMP - 1))"
+		numa_args+=(-object "memory-backend-ram,id=mem$i,size=${size}M" -numa "$node")
+	done
+fi
+
 accel=${KVM_IDLE_ACCEL:-}
 if [ -z "$accel" ]; then
 	accel=tcg
@@ -85,6 +105,7 @@ cmdline+=" init=$INIT kvm_idle_out=$RUN ${KVM_IDLE_CMDLINE:-}"
 
 # shellcheck disable=SC2054
 qemu=(qemu-system-x86_64 -machine q35 "${accel_args[@]}" -smp "$SMP" -m "$MEM"
+	"${numa_args[@]}"
 	-nodefaults -no-user-config -display none -no-reboot
 	-kernel "$KERNEL" -append "$cmdline"
 	-chardev "file,id=con,path=$LOG" -serial chardev:con

@@ -2,8 +2,10 @@
 # Run inside the kvm-idle guest (scripts/test.sh boots it with scripts/boot.sh):
 # check that KVM runs in the requested MMU mode, run the kvm-idle kselftests
 # with the kselftest runner and upstream's access_tracking_perf_test as a
-# regression test.  Results are TAP files in $KVM_IDLE_OUT: guest.tap (checks
-# and regression test) and kselftest.tap (the runner's output).
+# regression test (KVM_IDLE_KSFT_TESTS="TEST..." runs only those kvm-idle
+# tests, and not the regression test).  Results are TAP files in
+# $KVM_IDLE_OUT: guest.tap (checks and regression test) and kselftest.tap
+# (the runner's output).
 USAGE="usage: scripts/boot.sh scripts/guest-tests.sh tdp|shadow"
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -50,11 +52,32 @@ check "kvm.tdp_mmu is $want (TDP MMU $(if [ "$want" = Y ]; then echo on; else ec
 echo "${KVM_IDLE_HUGEPAGES:-512}" >/proc/sys/vm/nr_hugepages ||
 	echo "guest-tests: cannot reserve hugetlb pages" >&2
 
+# Two NUMA nodes for the THP migration test (scripts/boot.sh makes them).
+nodes=$(find /sys/devices/system/node -maxdepth 1 -name 'node[0-9]*' 2>/dev/null | wc -l)
+check "the test guest has at least 2 NUMA nodes (nodes: $nodes)" test "$nodes" -ge 2
+
+# A DAX filesystem on the legacy pmem region that scripts/test.sh reserves
+# (memmap=SIZE!START): 2M stripes, so that files get 2M-aligned extents
+# and the host maps them with DAX PMDs.
+if [ -b /dev/pmem0 ]; then
+	dax=/tmp/kvm-idle-dax
+	mkdir -p "$dax"
+	if mkfs.ext4 -q -F -b 4096 -E stride=512,stripe_width=512 /dev/pmem0 &&
+		mount -t ext4 -o dax /dev/pmem0 "$dax"; then
+		export KVM_IDLE_DAX_DIR=$dax
+	fi
+fi
+pmem=$(find /dev -maxdepth 1 -name 'pmem*' -printf '%f ')
+check "a DAX filesystem is mounted (pmem: ${pmem:-none}; dir: ${KVM_IDLE_DAX_DIR:-none})" \
+	test -n "${KVM_IDLE_DAX_DIR:-}"
+
 if [ -x "$KSFT/run_kselftest.sh" ]; then
 	# Tests may write next to themselves: run a copy on tmpfs.
 	rm -rf /tmp/kselftest
 	cp -a "$KSFT" /tmp/kselftest
-	(cd /tmp/kselftest && ./run_kselftest.sh ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1 |
+	sel=()
+	for t in ${KVM_IDLE_KSFT_TESTS:-}; do sel+=(-t "kvm-idle:$t"); done
+	(cd /tmp/kselftest && ./run_kselftest.sh "${sel[@]}" ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1 |
 		tee "$OUT/kselftest.tap"
 else
 	printf 'TAP version 13\n1..1\nok 1 selftests: kvm-idle # SKIP not built (%s)\n' \
@@ -65,7 +88,9 @@ fi
 # 64M idle through page_idle takes about 2 minutes under TCG.
 args=${KVM_IDLE_REGRESS_ARGS:--b 64M -v 1}
 name="access_tracking_perf_test $args"
-if [ -x "$ATPT" ]; then
+if [ -n "${KVM_IDLE_KSFT_TESTS:-}" ]; then
+	result ok "$name" "SKIP only KVM_IDLE_KSFT_TESTS ran"
+elif [ -x "$ATPT" ]; then
 	echo "guest-tests: $ATPT $args"
 	# shellcheck disable=SC2086 # split the arguments
 	timeout "${KVM_IDLE_REGRESS_TIMEOUT:-900}" "$ATPT" $args 2>&1 | tee "$OUT/access_tracking_perf_test.log"

@@ -13,7 +13,7 @@ PACKAGES=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
 	git rsync python3 python3-ply python3-git perl sparse pkg-config libcap-dev libnuma-dev
 	qemu-system-x86 qemu-utils qemu-system-data seabios ipxe-qemu
-	busybox-static procps shellcheck git-email libmailtools-perl
+	busybox-static procps e2fsprogs shellcheck git-email libmailtools-perl
 )
 PKG=$KVM_IDLE_DEB_PACKAGE
 PIN=$KVM_IDLE_DEB_VERSION

@@ -79,8 +79,8 @@ tap_results() {
 			desc=$(sed -E 's/^# ok [0-9]+ *-? *//; s/^# *(SKIP|skip) *//; s/ *# *(SKIP|skip).*$//' <<<"$line")
 			reason=${skip_reason:-no reason given}
 			skip_reason=
-			if grep -qiE 'THP|hugetlb|huge page' <<<"$desc"; then
-				t_fail "$prefix: subtest skipped, but the test kernel has THP and hugetlb: $desc ($reason)"
+			if grep -qiE 'THP|hugetlb|huge page|DAX|NUMA' <<<"$desc"; then
+				t_fail "$prefix: subtest skipped, but the test kernel has THP, hugetlb, DAX and NUMA: $desc ($reason)"
 			else
 				t_skip "$prefix: subtest $desc" "$reason"
 			fi
@@ -216,11 +216,17 @@ main() {
 		esac
 		# Two 1G hugetlb pages for the 1G test (they can only be
 		# reserved at boot; the selftest library maps one more page
-		# than it uses, for alignment).
-		args+=" hugepagesz=1G hugepages=2"
+		# than it uses, for alignment), one per NUMA node so that
+		# both keep free memory for the THP migration test.
+		args+=" hugepagesz=1G hugepages=0:1,1:1"
+		# A legacy pmem region for the DAX test (in RAM above 4G, in
+		# NUMA node 1 of the 8G guest: 4G per node, so that node 0
+		# has room for a 1G page above 4G).
+		args+=" memmap=256M!7G"
 		prefix="npt=${name#npt} ($mode MMU)"
 		rc=0
-		KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
+		KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 \
+			KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
 			step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
 		run=$KVM_IDLE_BUILD/runs/test-$name
 		case $rc in
