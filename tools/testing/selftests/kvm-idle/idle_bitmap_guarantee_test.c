@@ -17,13 +17,28 @@
  * alternate between idle and accessed, and compares each reply with the
  * reply from the start of the slot, whose count of 2M pages must equal
  * KVM's own (the pages_2m statistic).
+ *
+ * Mappings that change between sizing and clearing: a window is sized for
+ * its records before it is walked, and the vector's tail is faulted in for
+ * writing in between.  With that tail registered with userfaultfd, the test
+ * holds the call at exactly that point and changes the mappings: it splits
+ * the THP that a window was widened for into 4K mappings of alternating
+ * state, or creates a memslot with accessed pages inside a window sized
+ * without it.  The records no longer fit; whatever the call cleared must
+ * still have been reported ACCESSED (or be ACCESSED in a peek after it).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
@@ -333,11 +348,261 @@ static void test_size_class_offsets(void)
 	idle_vm_free(v);
 }
 
+/*
+ * A vector of @len records whose first two lie in a populated page and the
+ * rest in a page registered with userfaultfd (missing): the first write, or
+ * fault-in, of the rest waits for the handler.
+ */
+struct uffd_vec {
+	uint8_t *area;
+	uint64_t *vec;
+	int uffd;
+};
+
+static bool uffd_vec_init(struct uffd_vec *u, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+
+	TEST_ASSERT(len * 8 <= IDLE_PAGE_SIZE + 16, "vector too long");
+	u->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->uffd < 0)
+		return false;
+	TEST_ASSERT(!ioctl(u->uffd, UFFDIO_API, &api), "UFFDIO_API: %s", strerror(errno));
+	u->area = mmap(NULL, 2 * IDLE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(u->area != MAP_FAILED, "mmap");
+	memset(u->area, 0, IDLE_PAGE_SIZE);
+	reg.range.start = (uintptr_t)u->area + IDLE_PAGE_SIZE;
+	reg.range.len = IDLE_PAGE_SIZE;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	TEST_ASSERT(!ioctl(u->uffd, UFFDIO_REGISTER, &reg), "UFFDIO_REGISTER: %s",
+		    strerror(errno));
+	u->vec = (uint64_t *)(u->area + IDLE_PAGE_SIZE - 16);
+	return true;
+}
+
+static void uffd_vec_free(struct uffd_vec *u)
+{
+	munmap(u->area, 2 * IDLE_PAGE_SIZE);
+	close(u->uffd);
+}
+
+/* What the handler does while the call waits, before it lets it go on. */
+struct held_call {
+	struct uffd_vec *u;
+	void (*change)(struct held_call *h);
+	struct idle_vm *v;
+	struct idle_seg *s;
+	uint8_t *hva;		/* change-specific */
+	bool held;
+	pthread_t thread;
+};
+
+static void *uffd_handler(void *arg)
+{
+	struct held_call *h = arg;
+	struct pollfd pfd = { .fd = h->u->uffd, .events = POLLIN };
+	struct uffdio_zeropage zp = {};
+	struct uffd_msg msg;
+
+	/* At most 60 s: a call that never faults the tail in is a failure below. */
+	if (poll(&pfd, 1, 60000) != 1 || read(h->u->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return NULL;
+	TEST_ASSERT(msg.event == UFFD_EVENT_PAGEFAULT, "userfaultfd event %u", msg.event);
+	h->held = true;
+	h->change(h);
+	zp.range.start = msg.arg.pagefault.address & ~(IDLE_PAGE_SIZE - 1);
+	zp.range.len = IDLE_PAGE_SIZE;
+	TEST_ASSERT(!ioctl(h->u->uffd, UFFDIO_ZEROPAGE, &zp), "UFFDIO_ZEROPAGE: %s",
+		    strerror(errno));
+	return NULL;
+}
+
+/* Decode @n records of @vec into a map of [start, start + npages). */
+static void reply_map(struct idle_map *m, uint64_t start, uint64_t npages, const uint64_t *vec,
+		      long n)
+{
+	struct idle_recs recs = {};
+
+	idle_map_init(m, start, npages);
+	idle_recs_add(&recs, vec, n);
+	idle_map_add(m, &recs);
+	idle_recs_free(&recs);
+}
+
+/*
+ * A clearing IDLE_BITMAP_SCAN of [start, end) into @len records, held by
+ * userfaultfd between sizing and clearing while h->change() runs.  Returns
+ * the number of records.
+ */
+static long held_clear(struct held_call *h, uint64_t start, uint64_t end, size_t len,
+		       const char *what)
+{
+	uint64_t walk_end;
+	long ret;
+	int rw = idle_open(0, O_RDWR);
+
+	pthread_create(&h->thread, NULL, uffd_handler, h);
+	ret = idle_scan(rw, IDLE_BITMAP_SCAN_CLEAR, start, end, h->u->vec, len, &walk_end);
+	pthread_join(h->thread, NULL);
+	close(rw);
+	ksft_print_msg("%s: the call was %sheld; it returned %ld records, walk_end +%#lx\n",
+		       what, h->held ? "" : "NOT ", ret, ret >= 0 ? walk_end - start : 0);
+	TEST_ASSERT(h->held, "%s: the call never faulted the vector's tail in", what);
+	TEST_ASSERT(ret > 0, "%s: returned %ld (%s)", what, ret, strerror(errno));
+	return ret;
+}
+
+/* Split the THP at h->hva into 4K mappings: odd pages zapped, even ones read. */
+static void change_split(struct held_call *h)
+{
+	uint64_t first = h->s->first + (h->hva - h->s->hva) / IDLE_PAGE_SIZE, i;
+
+	for (i = 1; i < IDLE_PAGES_PER_HUGE; i += 2)
+		TEST_ASSERT(!madvise(h->hva + i * IDLE_PAGE_SIZE, IDLE_PAGE_SIZE, MADV_DONTNEED),
+			    "MADV_DONTNEED");
+	memset(h->v->plan, IDLE_OP_NONE, h->v->npages);
+	for (i = 0; i < IDLE_PAGES_PER_HUGE; i += 2)
+		h->v->plan[first + i] = IDLE_OP_READ;
+	idle_vm_step(h->v);
+}
+
+static void test_split_while_sized(void)
+{
+	struct held_call h = {};
+	struct uffd_vec u;
+	struct idle_map reply;
+	struct idle_seg *s;
+	struct idle_vm *v;
+	uint8_t *written;
+	uint64_t i, npages = THP_SEG_SIZE / IDLE_PAGE_SIZE;
+	long n;
+
+	if (!idle_thp_enable())
+		idle_skip("THP: transparent hugepages not available");
+	if (!uffd_vec_init(&u, 4))
+		idle_skip("THP split test: no userfaultfd (%s)", strerror(errno));
+	v = idle_vm_create(NR_VCPUS);
+	s = idle_vm_add_seg(v, VM_MEM_SRC_ANONYMOUS_THP, THP_SEG_SIZE);
+	/* Written, not read: a read would map the zero page. */
+	idle_plan_set(v, s, IDLE_OP_WRITE);
+	idle_vm_step(v);
+	TEST_ASSERT(idle_thp_bytes(s->hva) == THP_SEG_SIZE, "the segment is THP %lu of %lu KiB",
+		    idle_thp_bytes(s->hva) >> 10, THP_SEG_SIZE >> 10);
+
+	/* The call starts at the second THP, with room for 4 records. */
+	h.u = &u;
+	h.change = change_split;
+	h.v = v;
+	h.s = s;
+	h.hva = s->hva + IDLE_HUGE_SIZE;
+	n = held_clear(&h, (uintptr_t)h.hva, (uintptr_t)s->hva + s->size, 4,
+		       "THP split while a widened window is sized");
+
+	written = calloc(npages, 1);
+	TEST_ASSERT(written, "out of memory");
+	for (i = 0; i < IDLE_PAGES_PER_HUGE; i += 2)
+		written[IDLE_PAGES_PER_HUGE + i] = 1;
+	reply_map(&reply, (uintptr_t)s->hva, npages, u.vec, n);
+	TEST_ASSERT(!check_no_false_idle(s, written, &reply, "THP split while sized"),
+		    "a split huge page lost accesses: cleared without being reported");
+	idle_map_free(&reply);
+	free(written);
+	uffd_vec_free(&u);
+	idle_vm_free(v);
+}
+
+#define SLOT_NEW_SIZE	(4UL << 20)
+
+/* Add a memslot for [h->hva, + SLOT_NEW_SIZE) and read its even pages. */
+static void change_add_slot(struct held_call *h)
+{
+	struct idle_seg *n = idle_vm_add_seg_hva(h->v, h->hva, SLOT_NEW_SIZE);
+	uint64_t i;
+
+	memset(h->v->plan, IDLE_OP_NONE, h->v->npages);
+	for (i = 0; i < SLOT_NEW_SIZE / IDLE_PAGE_SIZE; i += 2)
+		h->v->plan[n->first + i] = IDLE_OP_READ;
+	idle_vm_step(h->v);
+}
+
+static void test_slot_while_sized(void)
+{
+	uint64_t old_pages = IDLE_HUGE_SIZE / IDLE_PAGE_SIZE, i, npages, lost = 0;
+	uint64_t size = IDLE_HUGE_SIZE + SLOT_NEW_SIZE;
+	struct held_call h = {};
+	struct idle_map reply, peek;
+	struct uffd_vec u;
+	struct idle_seg *s;
+	struct idle_vm *v;
+	uint8_t *area, *r;
+	long n;
+	int ro;
+
+	if (!uffd_vec_init(&u, 40))
+		idle_skip("memslot test: no userfaultfd (%s)", strerror(errno));
+	/* One mapping, inside one GiB, so that a single window can hold it all. */
+	area = mmap(NULL, IDLE_GIGA_SIZE + size, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(area != MAP_FAILED, "mmap");
+	r = (uint8_t *)align_up((uintptr_t)area, IDLE_GIGA_SIZE);
+	TEST_ASSERT(mmap(r, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0) == r,
+		    "mmap");
+	TEST_ASSERT(!madvise(r, size, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
+	v = idle_vm_create(NR_VCPUS);
+	s = idle_vm_add_seg_hva(v, r, IDLE_HUGE_SIZE);
+	memset(v->plan, IDLE_OP_NONE, v->npages);
+	for (i = 0; i < old_pages; i += 2)
+		v->plan[s->first + i] = IDLE_OP_READ;
+	idle_vm_step(v);
+
+	/* Room for the 2M slot's records, not for those of the new one. */
+	h.u = &u;
+	h.change = change_add_slot;
+	h.v = v;
+	h.s = s;
+	h.hva = r + IDLE_HUGE_SIZE;
+	n = held_clear(&h, (uintptr_t)r, (uintptr_t)r + size, 40,
+		       "memslot created while a window is sized");
+
+	npages = size / IDLE_PAGE_SIZE;
+	reply_map(&reply, (uintptr_t)r, npages, u.vec, n);
+	ro = idle_open(0, O_RDONLY);
+	idle_map_init(&peek, (uintptr_t)r, npages);
+	idle_map_ioctl(&peek, ro, 0, IDLE_MAX_VEC);
+	for (i = 0; i < npages; i += 2) {
+		bool rep = reply.st[i] != IDLE_MAP_NONE &&
+			   IDLE_MAP_STATE(reply.st[i]) == IBD_ACCESSED;
+		bool idle = IDLE_MAP_STATE(peek.st[i]) == IBD_IDLE;
+
+		if (rep || IDLE_MAP_STATE(peek.st[i]) == IBD_ACCESSED)
+			continue;
+		if (lost++ < 4)
+			ksft_print_msg("memslot created while sized: page %lu (%s slot): %s %s\n",
+				       i, i < old_pages ? "old" : "new", "read, not reported, now",
+				       idle ? "IDLE" : "not ACCESSED");
+	}
+	ksft_print_msg("memslot created while sized: %lu of %lu read pages lost\n", lost,
+		       npages / 2);
+	TEST_ASSERT(!lost, "a memslot created mid-call lost accesses: cleared, not reported");
+	close(ro);
+	idle_map_free(&peek);
+	idle_map_free(&reply);
+	uffd_vec_free(&u);
+	idle_vm_free(v);
+	munmap(area, IDLE_GIGA_SIZE + size);
+}
+
 static const struct idle_test tests[] = {
 	{ "no false idle: EFAULT on a read-only buffer clears nothing",
 	  test_efault_readonly },
 	{ "no false idle: a buffer with a bad tail page", test_efault_tail },
 	{ "size class kept wherever a reply starts (THP)", test_size_class_offsets },
+	{ "no false idle: THP split into 4K while a widened window is sized",
+	  test_split_while_sized },
+	{ "no false idle: a memslot created while a window is sized", test_slot_while_sized },
 };
 
 int main(int argc, char *argv[])

@@ -30,6 +30,7 @@
 /* Guest side: the per-page plan and the number of test pages. */
 static uint8_t guest_plan[IDLE_MAX_PAGES];
 static uint64_t guest_npages;
+static uint64_t guest_epoch;
 
 static void idle_guest_code(uint32_t idx, uint32_t nr)
 {
@@ -49,6 +50,9 @@ static void idle_guest_code(uint32_t idx, uint32_t nr)
 				break;
 			case IDLE_OP_WRITE:
 				WRITE_ONCE(p[0], idle_pattern(i, 0));
+				break;
+			case IDLE_OP_WRITE_EPOCH:
+				WRITE_ONCE(p[0], idle_epoch_word(i, READ_ONCE(guest_epoch)));
 				break;
 			case IDLE_OP_VERIFY:
 			case IDLE_OP_VERIFY_WRITE:
@@ -716,6 +720,12 @@ void idle_vm_step(struct idle_vm *v)
 	idle_vm_sync(v);
 	for (i = 0; i < v->nr_vcpus; i++)
 		idle_vcpu_step(v, i);
+}
+
+/* The epoch that IDLE_OP_WRITE_EPOCH writes; vCPUs must not be running. */
+void idle_vm_set_epoch(struct idle_vm *v, uint64_t epoch)
+{
+	write_guest_global(v->vm, guest_epoch, epoch);
 }
 
 void idle_plan_set(struct idle_vm *v, const struct idle_seg *s, enum idle_op op)

@@ -63,6 +63,7 @@ enum idle_op {
 	IDLE_OP_WRITE,		/* write the pattern to the first word */
 	IDLE_OP_VERIFY,		/* check three words against the pattern */
 	IDLE_OP_VERIFY_WRITE,	/* check, then rewrite the first word */
+	IDLE_OP_WRITE_EPOCH,	/* write idle_epoch_word() of the current epoch */
 };
 
 /*
@@ -75,6 +76,15 @@ static inline uint64_t idle_pattern(uint64_t page, uint64_t word)
 	uint64_t x = ((page << 9) | word) * 0x9e3779b97f4a7c15ULL;
 
 	return x ^ (x >> 31) ^ 0x6b766d2d69646c65ULL;
+}
+
+/*
+ * The first word of test page @page after the guest wrote it in epoch @epoch
+ * (IDLE_OP_WRITE_EPOCH): a value that changes from one epoch to the next.
+ */
+static inline uint64_t idle_epoch_word(uint64_t page, uint64_t epoch)
+{
+	return idle_pattern(page, 0) ^ (epoch * 0xff51afd7ed558ccdULL);
 }
 
 struct idle_seg {
@@ -197,6 +207,7 @@ void idle_vm_step(struct idle_vm *v);
 void idle_vcpu_run(struct kvm_vcpu *vcpu, int i);
 void idle_vcpu_step(struct idle_vm *v, int i);
 void idle_plan_set(struct idle_vm *v, const struct idle_seg *s, enum idle_op op);
+void idle_vm_set_epoch(struct idle_vm *v, uint64_t epoch);
 void idle_fill_pattern(struct idle_vm *v, const struct idle_seg *s);
 void idle_check_pattern(struct idle_vm *v, const struct idle_seg *s);
 
