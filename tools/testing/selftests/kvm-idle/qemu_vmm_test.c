@@ -33,7 +33,15 @@
  * the idle_bitmap file is missing.  Under TCG with nested virtualization the
  * whole test takes 30 to 60 s, most of it SeaBIOS; the limits above allow
  * for a much slower machine, so give it a kselftest timeout of 600 s.
+ *
+ * Booting is not what this test is about, and under nested TCG an L2 guest
+ * has been seen, once in many runs, not to reach its loop at all (CI:
+ * "guest reaches its loop within 300 s").  So a boot that does not get
+ * there within BOOT_TIMEOUT is reported with what QEMU and the guest were
+ * doing, and tried once more with a new QEMU; the subtest says which try
+ * got there.  No idle_bitmap read happens before the guest is in its loop.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -57,7 +65,8 @@
 #define ALL_MIB		64		/* pages written once */
 #define GUEST_MEM_MIB	(ALL_MIB + 16)
 #define ROUNDS		3
-#define BOOT_TIMEOUT	300		/* seconds: SeaBIOS under nested TCG is slow */
+#define BOOT_TRIES	2
+#define BOOT_TIMEOUT	150		/* seconds per try; a boot takes 8 to 15 s */
 #define PASS_TIMEOUT	120
 
 static const unsigned int hot_mib[] = { 8, 32 };
@@ -336,12 +345,86 @@ static int scan(int fd, struct totals *t)
 	return n < 0 ? -errno : 0;
 }
 
+/* Print a file of QEMU's /proc directory, one line per line, for a report. */
+static void print_proc_file(const char *what, const char *path)
+{
+	char buf[2048], *line, *save;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		ksft_print_msg("%s: %s\n", what, line);
+}
+
+/* What a boot that did not reach the loop left behind. */
+static void report_stuck_boot(void)
+{
+	char path[320], buf[64];
+	unsigned int i, len;
+	struct dirent *de;
+	struct stat st;
+	DIR *dir;
+	ssize_t n;
+	int fd;
+
+	fd = open(serial, O_RDONLY);
+	n = fd < 0 ? 0 : pread(fd, buf, sizeof(buf), 0);
+	if (fd >= 0)
+		close(fd);
+	len = n > 0 ? n : 0;
+	for (i = 0; i < len; i++)
+		if (buf[i] < ' ' || buf[i] > '~')
+			buf[i] = '?';
+	ksft_print_msg("serial log: %lld bytes, starts \"%.*s\" ('B': guest code ran)\n",
+		       stat(serial, &st) ? -1LL : (long long)st.st_size, (int)len, buf);
+	print_qemu_log();
+	if (qemu_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)qemu_pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)qemu_pid, de->d_name);
+		print_proc_file("QEMU thread", path);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", (int)qemu_pid, de->d_name);
+		print_proc_file("  stack", path);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* Start QEMU until the guest reaches its loop; the try that got there. */
+static unsigned int boot_guest(const char *qemu, unsigned int hot, off_t *pos)
+{
+	unsigned int try;
+
+	for (try = 1; try <= BOOT_TRIES; try++) {
+		*pos = 0;
+		start_qemu(qemu);
+		if (wait_serial('R', 1, pos, BOOT_TIMEOUT))
+			return try;
+		ksft_print_msg("H=%u MiB: try %u of %u: the guest did not reach its loop in %d s\n",
+			       hot, try, BOOT_TRIES, BOOT_TIMEOUT);
+		report_stuck_boot();
+		kill_qemu();
+	}
+	return 0;
+}
+
 static void test_hot_set(const char *qemu, unsigned int hot)
 {
 	uint64_t truth = hot * MIB + 4096, cold = (ALL_MIB - hot) * MIB;
 	uint64_t low = -1ULL, high = 0, acc;
 	char path[64];
-	unsigned int r;
+	unsigned int r, try;
 	bool ws_ok = true;
 	struct totals t;
 	double t0;
@@ -350,16 +433,16 @@ static void test_hot_set(const char *qemu, unsigned int hot)
 
 	write_image(hot * MIB);
 	t0 = now();
-	start_qemu(qemu);
-	if (!wait_serial('R', 1, &pos, BOOT_TIMEOUT)) {
-		ksft_test_result_fail("H=%u MiB: guest reaches its loop within %d s\n", hot,
-				      BOOT_TIMEOUT);
+	try = boot_guest(qemu, hot, &pos);
+	if (!try) {
+		ksft_test_result_fail("H=%u MiB: guest reaches its loop within %d s in %d tries\n",
+				      hot, BOOT_TIMEOUT, BOOT_TRIES);
 		ksft_test_result_skip("H=%u MiB: working set (no guest)\n", hot);
 		ksft_test_result_skip("H=%u MiB: idle memory (no guest)\n", hot);
-		kill_qemu();
 		return;
 	}
-	ksft_test_result_pass("H=%u MiB: guest reaches its loop (%.1f s)\n", hot, now() - t0);
+	ksft_test_result_pass("H=%u MiB: guest reaches its loop (%.1f s, try %u of %u)\n", hot,
+			      now() - t0, try, BOOT_TRIES);
 
 	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", (int)qemu_pid);
 	fd = open(path, O_RDWR);
