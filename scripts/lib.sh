@@ -8,15 +8,18 @@
 #   KVM_IDLE_MIRROR   where new Documentation/ and tools/ files are mirrored
 #                     (default: <repo>)
 #   KVM_IDLE_JOBS     make -j (default: number of CPUs)
+#   KVM_IDLE_LINUX    the kernel tree (default: $KVM_IDLE_BUILD/linux); the
+#                     KCSAN build points it at a worktree of that tree
+#   KVM_IDLE_FRAGMENT the config fragment (default: scripts/kvm-idle.config)
 
 KVM_IDLE_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KVM_IDLE_TOP=$(dirname "$KVM_IDLE_SCRIPTS")
 KVM_IDLE_BUILD=${KVM_IDLE_BUILD:-$KVM_IDLE_TOP/build}
-KVM_IDLE_LINUX=$KVM_IDLE_BUILD/linux
+KVM_IDLE_LINUX=${KVM_IDLE_LINUX:-$KVM_IDLE_BUILD/linux}
 KVM_IDLE_PATCHES=${KVM_IDLE_PATCHES:-$KVM_IDLE_TOP/patches}
 KVM_IDLE_MIRROR=${KVM_IDLE_MIRROR:-$KVM_IDLE_TOP}
 KVM_IDLE_JOBS=${KVM_IDLE_JOBS:-$(nproc)}
-KVM_IDLE_FRAGMENT=$KVM_IDLE_SCRIPTS/kvm-idle.config
+KVM_IDLE_FRAGMENT=${KVM_IDLE_FRAGMENT:-$KVM_IDLE_SCRIPTS/kvm-idle.config}
 # The Kconfig option of the feature; absent from the base kernel.
 KVM_IDLE_FEATURE_OPTION=CONFIG_KVM_PROC_IDLE_BITMAP
 

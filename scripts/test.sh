@@ -10,7 +10,11 @@ Environment: KVM_IDLE_BUILD, KVM_IDLE_PATCHES, KVM_IDLE_JOBS (see scripts/lib.sh
   KVM_IDLE_TIMEOUT   seconds per guest boot (default 1500)
   KVM_IDLE_CMDLINE   extra kernel arguments for both boots
   KVM_IDLE_KERNEL    use this bzImage and skip the kernel build
-  KVM_IDLE_MODES     boots to run (default: \"tdp shadow\")
+  KVM_IDLE_MODES     boots to run (default: \"tdp shadow\"; \"none\" for none)
+  KVM_IDLE_KCSAN=1   also build the KCSAN kernel (scripts/build-kcsan.sh, about
+                     20 min cold) and run the race and oracle tests on it in
+                     both MMU modes; fails on a data race that involves the
+                     series' code (others are listed, see build/runs/test-kcsan-*)
   FORCE=1            let scripts/prepare-tree.sh drop work not in patches/
 Logs: build/logs/ (one per step, the guests' consoles); guest results: build/runs/."
 set -uo pipefail
@@ -103,6 +107,86 @@ tap_results() {
 	if [[ "$plan" =~ ^[0-9]+$ ]] && [ "$seen" -lt "$plan" ]; then
 		t_fail "$prefix: $((plan - seen)) of $plan tests did not report (crash or timeout?)"
 	fi
+}
+
+# The series' functions, as they appear in a KCSAN report's stack traces.
+SERIES_SYMS='idle_bitmap|young_range|[ ]ib_[a-z_0-9]+\+0x|tdp_mmu_young|tdp_mmu_clear_young|tdp_mmu_root_skip_lockless|kvm_rmap_young|kvm_rmap_age_spte|kvm_tdp_mmu_invalidate_all_roots'
+
+# kcsan_reports LOG OUT: write each KCSAN report of the console LOG to OUT
+# (blank line between reports), preceded by a summary; print "N M", the
+# number of reports and of those whose stacks involve the series' code.
+kcsan_reports() {
+	local log=$1 out=$2
+	awk -v syms="$SERIES_SYMS" '
+		{ sub(/^.*\[ *[0-9]+\.[0-9]+\] /, "") }
+		/BUG: KCSAN:/ { inrep = 1; rep = ""; n++ }
+		inrep { rep = rep $0 "\n" }
+		inrep && /^==========/ {
+			inrep = 0
+			ours = rep ~ syms
+			m += ours
+			title = rep; sub(/\n.*/, "", title)
+			titles = titles (ours ? "  SERIES " : "  other  ") title "\n"
+			reps = reps rep "\n"
+		}
+		END {
+			printf "%d KCSAN report(s), %d involving the series (%s)\n%s\n%s", n, m, syms, titles, reps > "/dev/stderr"
+			print n + 0, m + 0
+		}' "$log" 2>"$out"
+}
+
+# boot_mode MODE FLAVOR KERNEL TESTS: boot the test guest in MODE (tdp or
+# shadow) and count its results.  FLAVOR "" is the test kernel; "kcsan"
+# boots KERNEL and runs only TESTS, and KCSAN reports are counted apart.
+boot_mode() {
+	local mode=$1 flavor=$2 kernel=$3 tests=$4 args name prefix rc run counts
+	case $mode in
+	tdp) args="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 ;;
+	shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
+	*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow, none)" ;;
+	esac
+	# Two 1G hugetlb pages for the 1G test (they can only be reserved at
+	# boot; the selftest library maps one more page than it uses, for
+	# alignment), one per NUMA node so that both keep free memory for the
+	# THP migration test.
+	args+=" hugepagesz=1G hugepages=0:1,1:1"
+	# A legacy pmem region for the DAX test (in RAM above 4G, in NUMA node
+	# 1 of the 8G guest: 4G per node, so that node 0 has room for a 1G page
+	# above 4G).
+	args+=" memmap=256M!7G"
+	prefix="npt=${name#npt} ($mode MMU)"
+	[ -z "$flavor" ] || { name=$flavor-$name prefix="$flavor: $prefix"; }
+	rc=0
+	KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 \
+		KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
+		KVM_IDLE_KERNEL=${kernel:-${KVM_IDLE_KERNEL:-}} KVM_IDLE_KSFT_TESTS=${tests:-${KVM_IDLE_KSFT_TESTS:-}} \
+		step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
+	run=$KVM_IDLE_BUILD/runs/test-$name
+	case $rc in
+	124) t_fail "$prefix: guest finished within $KVM_IDLE_TIMEOUT s (console: $LOGS/test-$name.log)" ;;
+	125 | 126) t_fail "$prefix: guest ran the tests to the end (console: $LOGS/test-$name.log)" ;;
+	*) t_ok "$prefix: guest boots and runs the tests" ;;
+	esac
+	if [ "$flavor" = kcsan ]; then
+		read -r -a counts < <(kcsan_reports "$LOGS/test-$name.log" "$run/kcsan.txt")
+		if [ "${counts[1]}" -eq 0 ]; then
+			t_ok "$prefix: no KCSAN data race involves the series (${counts[0]} report(s) in all: $run/kcsan.txt)"
+		else
+			t_fail "$prefix: no KCSAN data race involves the series (${counts[1]} of ${counts[0]} do: $run/kcsan.txt)"
+		fi
+		sed -n '1,/^$/p' "$run/kcsan.txt" | sed 's/^/   | /'
+		# Every other kind of report still fails the run.
+		grep -v -e 'BUG: KCSAN:' "$run/splats" >"$run/splats.other" || true
+		mv "$run/splats.other" "$run/splats"
+	fi
+	if [ -s "$run/splats" ]; then
+		t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+		sed 's/^/   | /' "$run/splats" | head -n 40
+	elif [ $rc -ne 124 ] && [ $rc -ne 126 ]; then
+		t_ok "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
+	fi
+	tap_results "$prefix" "$run/guest.tap"
+	tap_results "$prefix" "$run/kselftest.tap"
 }
 
 # The whole run is one function, read before it starts: editing this file
@@ -209,40 +293,22 @@ main() {
 	# 5. Boot and run the tests, TDP MMU and shadow MMU.
 	[ $selftests_built -eq 1 ] || finish
 	for mode in ${KVM_IDLE_MODES:-tdp shadow}; do
-		case $mode in
-		tdp) args="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 ;;
-		shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
-		*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow)" ;;
-		esac
-		# Two 1G hugetlb pages for the 1G test (they can only be
-		# reserved at boot; the selftest library maps one more page
-		# than it uses, for alignment), one per NUMA node so that
-		# both keep free memory for the THP migration test.
-		args+=" hugepagesz=1G hugepages=0:1,1:1"
-		# A legacy pmem region for the DAX test (in RAM above 4G, in
-		# NUMA node 1 of the 8G guest: 4G per node, so that node 0
-		# has room for a 1G page above 4G).
-		args+=" memmap=256M!7G"
-		prefix="npt=${name#npt} ($mode MMU)"
-		rc=0
-		KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_RUN_NAME=test-$name KVM_IDLE_QUIET=1 \
-			KVM_IDLE_CMDLINE="$args ${KVM_IDLE_CMDLINE:-}" \
-			step "boot-$name" "$S/boot.sh" "$S/guest-tests.sh" "$mode" || rc=$?
-		run=$KVM_IDLE_BUILD/runs/test-$name
-		case $rc in
-		124) t_fail "$prefix: guest finished within $KVM_IDLE_TIMEOUT s (console: $LOGS/test-$name.log)" ;;
-		125 | 126) t_fail "$prefix: guest ran the tests to the end (console: $LOGS/test-$name.log)" ;;
-		*) t_ok "$prefix: guest boots and runs the tests" ;;
-		esac
-		if [ -s "$run/splats" ]; then
-			t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
-			sed 's/^/   | /' "$run/splats" | head -n 40
-		elif [ $rc -ne 124 ] && [ $rc -ne 126 ]; then
-			t_ok "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
-		fi
-		tap_results "$prefix" "$run/guest.tap"
-		tap_results "$prefix" "$run/kselftest.tap"
+		[ "$mode" = none ] && continue
+		boot_mode "$mode" "" "" ""
 	done
+
+	# 6. Optional: the race and oracle tests on the KCSAN kernel.
+	if [ "${KVM_IDLE_KCSAN:-0}" = 1 ]; then
+		if step build-kcsan "$S/build-kcsan.sh"; then
+			t_ok "KCSAN kernel builds"
+			for mode in tdp shadow; do
+				boot_mode "$mode" kcsan "$(tail -n 1 "$LOGS/build-kcsan.log")" \
+					"idle_bitmap_race_test idle_bitmap_oracle_test"
+			done
+		else
+			t_fail "KCSAN kernel builds (see $LOGS/build-kcsan.log)"
+		fi
+	fi
 	finish
 }
 

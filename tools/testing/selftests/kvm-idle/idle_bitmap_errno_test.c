@@ -24,8 +24,18 @@
  * clear.  Afterwards the memslot must read exactly as
  * before (nothing was cleared) and hold the same bytes.
  *
- * Not covered: EINTR, which needs a fatal signal, so no process is left to
- * check it.
+ * EINTR: a fatal signal stops a call between windows of its walk, so a
+ * scanner that is killed in the middle of a multi-GiB scan dies at once,
+ * not when its call would have ended.  The killed process cannot see the
+ * errno; what is checked is how long it takes to die.  The scan is of a
+ * large memslot that nothing maps (MAP_NORESERVE, never touched): every
+ * 1G window is walked and reported as a HOLE, which takes time without
+ * taking memory.  Its size is doubled until one peek takes at least
+ * EINTR_MIN_MS, within what the guest's physical address width allows
+ * (and 64 GiB with the shadow MMU, whose reverse maps it would need).  A
+ * child loops over peeks, or over clearing calls, of the whole memslot and
+ * is sent SIGKILL; it must be gone within a quarter of one call's time
+ * (the median of three kills).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -524,6 +534,112 @@ static bool case_dead_pid(void)
 	return ok;
 }
 
+#define EINTR_SLOT	(IDLE_SLOT + IDLE_MAX_SEGS)
+#define EINTR_GPA	(64ULL << 30)
+#define EINTR_MIN_MS	2000
+#define EINTR_KILLS	3
+
+/* One call over [@s, @e) with a vector that holds its whole reply: ms. */
+static uint64_t time_call(int fd, uint64_t flags, uint64_t s, uint64_t e)
+{
+	static uint64_t big_vec[4096];
+	uint64_t t0 = idle_now_ms(), walk_end;
+	long n = idle_scan(fd, flags, s, e, big_vec, ARRAY_SIZE(big_vec), &walk_end);
+
+	TEST_ASSERT(n >= 0 && walk_end == e, "large memslot: %ld records, walk_end %#lx", n,
+		    walk_end);
+	return idle_now_ms() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Kill a child looping over calls of @flags; the median ms it took to die. */
+static uint64_t kill_scanner(uint64_t flags, uint64_t s, uint64_t e, uint64_t call_ms)
+{
+	uint64_t ms[EINTR_KILLS], t0;
+	int i, p[2], status;
+	pid_t pid;
+	char c;
+
+	for (i = 0; i < EINTR_KILLS; i++) {
+		TEST_ASSERT(!pipe(p), "pipe");
+		pid = fork();
+		TEST_ASSERT(pid >= 0, "fork");
+		if (!pid) {
+			int fd = idle_open(getppid(), flags ? O_RDWR : O_RDONLY);
+
+			close(p[0]);
+			TEST_ASSERT(write(p[1], "r", 1) == 1, "pipe write");
+			for (;;)
+				time_call(fd, flags, s, e);
+		}
+		close(p[1]);
+		TEST_ASSERT(read(p[0], &c, 1) == 1, "the scanner did not start");
+		close(p[0]);
+		/* Well inside a call, at a point that differs from kill to kill. */
+		usleep((call_ms + call_ms * i / 3) * 1000);
+		t0 = idle_now_ms();
+		kill(pid, SIGKILL);
+		TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGKILL, "the scanner did not die of SIGKILL");
+		ms[i] = idle_now_ms() - t0;
+	}
+	qsort(ms, EINTR_KILLS, sizeof(ms[0]), cmp_u64);
+	ksft_print_msg("%s of %lu ms: killed scanners died in %lu, %lu, %lu ms\n",
+		       flags ? "clearing calls" : "peeks", call_ms, ms[0], ms[1], ms[2]);
+	return ms[EINTR_KILLS / 2];
+}
+
+static bool case_eintr(void)
+{
+	uint64_t limit = (v->vm->max_gfn + 1) << v->vm->page_shift;
+	uint64_t max = idle_tdp_mmu_on() ? 256ULL << 30 : 64ULL << 30;
+	uint64_t size = 4ULL << 30, peek_ms, clear_ms;
+	bool ok = true;
+	uint8_t *hva;
+
+	/*
+	 * Deleting the memslot to try a larger one must not zap the test
+	 * memslot: main() checks at the end that its state did not change.
+	 */
+	if (!(kvm_check_cap(KVM_CAP_DISABLE_QUIRKS2) & KVM_X86_QUIRK_SLOT_ZAP_ALL)) {
+		ksft_print_msg("KVM_X86_QUIRK_SLOT_ZAP_ALL cannot be disabled\n");
+		return false;
+	}
+	vm_enable_cap(v->vm, KVM_CAP_DISABLE_QUIRKS2, KVM_X86_QUIRK_SLOT_ZAP_ALL);
+	if (EINTR_GPA + max > limit)
+		max = limit - EINTR_GPA;
+	hva = mmap(NULL, max, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(hva != MAP_FAILED, "mmap of %lu GiB", max >> 30);
+	for (;;) {
+		vm_set_user_memory_region(v->vm, EINTR_SLOT, 0, EINTR_GPA, size, hva);
+		peek_ms = time_call(ro, 0, (uintptr_t)hva, (uintptr_t)hva + size);
+		if (peek_ms >= EINTR_MIN_MS || size * 2 > max)
+			break;
+		vm_set_user_memory_region(v->vm, EINTR_SLOT, 0, EINTR_GPA, 0, hva);
+		size *= 2;
+	}
+	clear_ms = time_call(rw, IDLE_BITMAP_SCAN_CLEAR, (uintptr_t)hva, (uintptr_t)hva + size);
+	ksft_print_msg("a memslot of %lu GiB, nothing mapped: %s %lu ms, %s %lu ms\n",
+		       size >> 30, "a peek takes", peek_ms, "a clearing call", clear_ms);
+	if (peek_ms < 200) {
+		ksft_print_msg("a call is too quick to be killed in the middle\n");
+		ok = false;
+	}
+	ok &= kill_scanner(0, (uintptr_t)hva, (uintptr_t)hva + size, peek_ms) * 4 < peek_ms;
+	ok &= kill_scanner(IDLE_BITMAP_SCAN_CLEAR, (uintptr_t)hva, (uintptr_t)hva + size,
+			   clear_ms) * 4 < clear_ms;
+	vm_set_user_memory_region(v->vm, EINTR_SLOT, 0, EINTR_GPA, 0, hva);
+	munmap(hva, max);
+	return ok;
+}
+
 static const struct {
 	const char *name;
 	bool (*fn)(void);
@@ -549,6 +665,7 @@ static const struct {
 	{ "EACCES: a non-dumpable process, to its own user; root may", case_nondumpable },
 	{ "exec after open: the fd sees the old memory, a new open the new", case_exec_after_open },
 	{ "an fd passed to an unprivileged process keeps working", case_fd_passed },
+	{ "EINTR: SIGKILL stops a multi-GiB peek or clearing call", case_eintr },
 };
 
 int main(int argc, char *argv[])

@@ -23,18 +23,15 @@
 #define _GNU_SOURCE	/* statx(), fallocate() */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
-#include <linux/mempolicy.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
@@ -217,40 +214,10 @@ struct migrator {
 static void *migrator_fn(void *arg)
 {
 	struct migrator *m = arg;
-	unsigned long n = m->size / IDLE_HUGE_SIZE, i;
-	void **pages = calloc(n, sizeof(*pages));
-	int *nodes = calloc(n, sizeof(*nodes)), *status = calloc(n, sizeof(*status));
-	long ret;
 
-	TEST_ASSERT(pages && nodes && status, "out of memory");
-	while (!READ_ONCE(m->stop)) {
-		int node = (m->rounds & 1) ? 0 : 1;
-
-		for (i = 0; i < n; i++) {
-			pages[i] = m->hva + i * IDLE_HUGE_SIZE;
-			nodes[i] = node;
-			status[i] = INT_MIN;
-		}
-		ret = syscall(__NR_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE);
-		if (ret < 0) {
-			m->failed += n;
-			m->last_err = errno;
-		} else {
-			for (i = 0; i < n; i++) {
-				if (status[i] == node) {
-					m->moved++;
-				} else {
-					/* INT_MIN: migrate_pages() failed on it. */
-					m->failed++;
-					m->last_err = status[i] == INT_MIN ? EAGAIN : -status[i];
-				}
-			}
-		}
-		m->rounds++;
-	}
-	free(pages);
-	free(nodes);
-	free(status);
+	for (; !READ_ONCE(m->stop); m->rounds++)
+		m->moved += idle_move_huge(m->hva, m->size, (m->rounds & 1) ? 0 : 1, &m->failed,
+					   &m->last_err);
 	return NULL;
 }
 

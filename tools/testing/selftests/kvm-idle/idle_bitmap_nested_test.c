@@ -64,19 +64,6 @@ static void l1_guest_code(struct svm_test_data *svm, uint64_t ncr3)
 	GUEST_DONE();
 }
 
-static bool tdp_mmu_enabled(void)
-{
-	char c = 0;
-	int fd = open("/sys/module/kvm/parameters/tdp_mmu", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y';
-}
-
 /* The minimum time of TIMED_PASSES peeks of the big memslot, in microseconds. */
 static uint64_t time_peek(int fd, uint8_t *hva, const char *what)
 {
@@ -186,7 +173,7 @@ static void test_shadow_gone(void)
 	uint8_t *hva;
 	int fd;
 
-	if (!tdp_mmu_enabled())
+	if (!idle_tdp_mmu_on())
 		idle_skip("the shadow MMU (npt=0) always walks the rmaps");
 	if (!kvm_cpu_has(X86_FEATURE_SVM))
 		idle_skip("no SVM for a nested guest");

@@ -36,9 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-
-#include <linux/mempolicy.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
@@ -183,23 +180,16 @@ static void *churn_fn(void *arg)
 {
 	struct oracle *o = arg;
 	struct idle_seg *thp = o->seg[0], *scratch = o->seg[NR_DATA];
-	unsigned long n = thp->size / IDLE_HUGE_SIZE, i, round;
 	uint64_t alt_gpa = scratch->gpa + (64UL << 30);
-	void **pages = calloc(n, sizeof(*pages));
-	int *nodes = calloc(n, sizeof(*nodes)), *status = calloc(n, sizeof(*status));
 	bool numa = !access("/sys/devices/system/node/node1", F_OK);
+	unsigned long round, failed = 0;
+	int err;
 
-	TEST_ASSERT(pages && nodes && status, "out of memory");
 	for (round = 0; !READ_ONCE(o->stop); round++) {
 		switch (round % 6) {
 		case 0:		/* migrate the THPs to the other node */
-			if (!numa)
-				break;
-			for (i = 0; i < n; i++) {
-				pages[i] = thp->hva + i * IDLE_HUGE_SIZE;
-				nodes[i] = (round / 6) & 1;
-			}
-			if (syscall(__NR_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE) >= 0)
+			if (numa && idle_move_huge(thp->hva, thp->size, (round / 6) & 1, &failed,
+						   &err))
 				o->churn[0]++;
 			break;
 		case 1:		/* collapse what is not THP */
@@ -242,9 +232,6 @@ static void *churn_fn(void *arg)
 		}
 		}
 	}
-	free(pages);
-	free(nodes);
-	free(status);
 	return NULL;
 }
 
@@ -343,7 +330,6 @@ static void test_oracle(void)
 	size_t violations = 0, dirty_lost = 0;
 	unsigned long dirty_epochs = 0;
 	struct oracle o = {};
-	pthread_rwlockattr_t attr;
 	unsigned long *log;
 	pthread_t churn;
 	uint32_t e;
@@ -377,10 +363,7 @@ static void test_oracle(void)
 	memset(o.v->plan, IDLE_OP_NONE, o.v->npages);
 	log = log_alloc(o.seg[0]->size / IDLE_PAGE_SIZE);
 	/* Writer first, or four scanners would keep the check out. */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&o.gate, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	idle_rwlock_init_writer_first(&o.gate);
 
 	pthread_rwlock_wrlock(&o.gate);
 	for (i = 0; i < NR_SCANNERS; i++) {

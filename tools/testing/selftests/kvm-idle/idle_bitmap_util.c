@@ -3,7 +3,9 @@
  * Helpers shared by the /proc/PID/idle_bitmap selftests, see
  * idle_bitmap_util.h.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/mempolicy.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -149,6 +154,20 @@ uint64_t idle_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* Whether KVM uses the TDP MMU (kvm.tdp_mmu, which npt=0/ept=0 turn off). */
+bool idle_tdp_mmu_on(void)
+{
+	char c = 0;
+	int fd = open("/sys/module/kvm/parameters/tdp_mmu", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y';
 }
 
 /* x86-64 TASK_SIZE: 56 address bits with 5-level paging (LA57), else 47. */
@@ -584,17 +603,69 @@ size_t idle_map_count(const struct idle_map *m, unsigned int state)
 	return n;
 }
 
-struct idle_vm *idle_vm_create(int nr_vcpus)
+/*
+ * A rwlock that a writer gets even while readers keep taking it: glibc's
+ * default lets a stream of readers starve the writer.
+ */
+void idle_rwlock_init_writer_first(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+/*
+ * Move each 2M unit of [@hva, @hva + @size) to NUMA node @node with
+ * move_pages().  Returns how many units moved; the others are added to
+ * *@failed, and *@err is the error of the last of them (EAGAIN when
+ * migration failed without one).
+ */
+unsigned long idle_move_huge(uint8_t *hva, uint64_t size, int node, unsigned long *failed,
+			     int *err)
+{
+	unsigned long n = size / IDLE_HUGE_SIZE, i, moved = 0;
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes)), *status = calloc(n, sizeof(*status));
+
+	TEST_ASSERT(pages && nodes && status, "out of memory");
+	for (i = 0; i < n; i++) {
+		pages[i] = hva + i * IDLE_HUGE_SIZE;
+		nodes[i] = node;
+		status[i] = INT_MIN;
+	}
+	if (syscall(__NR_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE) < 0) {
+		*failed += n;
+		*err = errno;
+	} else {
+		for (i = 0; i < n; i++) {
+			if (status[i] == node) {
+				moved++;
+			} else {
+				/* INT_MIN: migrate_pages() failed on it. */
+				++*failed;
+				*err = status[i] == INT_MIN ? EAGAIN : -status[i];
+			}
+		}
+	}
+	free(pages);
+	free(nodes);
+	free(status);
+	return moved;
+}
+
+/* A VM of type @shape.type (KVM_X86_SW_PROTECTED_VM, ...) with @nr_vcpus vCPUs. */
+struct idle_vm *idle_vm_create_shape(struct vm_shape shape, int nr_vcpus)
 {
 	struct idle_vm *v = calloc(1, sizeof(*v));
-	pthread_rwlockattr_t attr;
 	int i;
 
 	TEST_ASSERT(v && nr_vcpus <= IDLE_MAX_VCPUS, "bad VM");
 	v->nr_vcpus = nr_vcpus;
 	/* Room in slot 0 for the page tables of the segments and the plan. */
-	v->vm = __vm_create_with_vcpus(VM_SHAPE_DEFAULT, nr_vcpus, 2048, idle_guest_code,
-				       v->vcpu);
+	v->vm = __vm_create_with_vcpus(shape, nr_vcpus, 2048, idle_guest_code, v->vcpu);
 	for (i = 0; i < nr_vcpus; i++) {
 		vcpu_args_set(v->vcpu[i], 2, i, nr_vcpus);
 		v->vt[i].v = v;
@@ -603,11 +674,13 @@ struct idle_vm *idle_vm_create(int nr_vcpus)
 	v->next_gpa = IDLE_GPA;
 
 	/* Let idle_vcpus_pause() get in even while vCPU threads keep stepping. */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&v->quiesce, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	idle_rwlock_init_writer_first(&v->quiesce);
 	return v;
+}
+
+struct idle_vm *idle_vm_create(int nr_vcpus)
+{
+	return idle_vm_create_shape(VM_SHAPE_DEFAULT, nr_vcpus);
 }
 
 void idle_vm_free(struct idle_vm *v)
@@ -654,6 +727,22 @@ struct idle_seg *idle_vm_add_seg(struct idle_vm *v, enum vm_mem_backing_src_type
 		    v->npages + size / IDLE_PAGE_SIZE <= IDLE_MAX_PAGES, "bad segment");
 	vm_userspace_mem_region_add(v->vm, src, gpa, IDLE_SLOT + v->nr_segs,
 				    size / IDLE_PAGE_SIZE, 0);
+	return idle_vm_map_seg(v, gpa, addr_gpa2hva(v->vm, gpa), size);
+}
+
+/*
+ * Add a segment of @size bytes of anonymous memory with a guest_memfd of the
+ * same size behind it, for a VM that has private memory.  Its pages are
+ * shared until the caller converts them (vm_mem_set_private()).
+ */
+struct idle_seg *idle_vm_add_seg_private(struct idle_vm *v, uint64_t size)
+{
+	uint64_t gpa = v->next_gpa;
+
+	TEST_ASSERT(v->nr_segs < IDLE_MAX_SEGS && !(size % IDLE_HUGE_SIZE) &&
+		    v->npages + size / IDLE_PAGE_SIZE <= IDLE_MAX_PAGES, "bad segment");
+	vm_mem_add(v->vm, VM_MEM_SRC_ANONYMOUS, gpa, IDLE_SLOT + v->nr_segs,
+		   size / IDLE_PAGE_SIZE, KVM_MEM_GUEST_MEMFD, -1, 0);
 	return idle_vm_map_seg(v, gpa, addr_gpa2hva(v->vm, gpa), size);
 }
 

@@ -166,10 +166,14 @@ unsigned int idle_seed(void);
 void __printf(1, 2) idle_skip(const char *fmt, ...);
 uint64_t idle_now_ms(void);
 uint64_t idle_task_size(void);
+bool idle_tdp_mmu_on(void);
 bool idle_thp_enable(void);
 bool idle_hugetlb_reserve(unsigned long nr);
 long idle_hugetlb_1g_free(void);
 uint64_t idle_thp_bytes(void *addr);
+void idle_rwlock_init_writer_first(pthread_rwlock_t *lock);
+unsigned long idle_move_huge(uint8_t *hva, uint64_t size, int node, unsigned long *failed,
+			     int *err);
 
 /* The file. */
 int idle_open(pid_t pid, int flags);
@@ -197,9 +201,11 @@ size_t idle_map_count(const struct idle_map *m, unsigned int state);
 
 /* VMs. */
 struct idle_vm *idle_vm_create(int nr_vcpus);
+struct idle_vm *idle_vm_create_shape(struct vm_shape shape, int nr_vcpus);
 void idle_vm_free(struct idle_vm *v);
 struct idle_seg *idle_vm_add_seg(struct idle_vm *v, enum vm_mem_backing_src_type src,
 				 uint64_t size);
+struct idle_seg *idle_vm_add_seg_private(struct idle_vm *v, uint64_t size);
 struct idle_seg *idle_vm_add_seg_hva(struct idle_vm *v, void *hva, uint64_t size);
 uint8_t *idle_page_hva(struct idle_vm *v, uint64_t page);
 void idle_vm_sync(struct idle_vm *v);
