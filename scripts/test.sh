@@ -231,6 +231,11 @@ main() {
 			t_fail "checkpatch --strict: $p"
 		fi
 	done
+	if step kernel-doc "$S/check-kernel-doc.sh"; then
+		t_ok "kernel-doc -Wall: no new warnings in the series' kernel files"
+	else
+		t_fail "kernel-doc -Wall: no new warnings in the series' kernel files (see $LOGS/kernel-doc.log)"
+	fi
 	if command -v shellcheck >/dev/null; then
 		if step shellcheck shellcheck -x -S warning "$S"/*.sh "$S"/*/*.sh "$KVM_IDLE_TOP/.ci/run"; then
 			t_ok "shellcheck scripts/"
