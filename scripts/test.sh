@@ -268,6 +268,11 @@ main() {
 	if step check-config "$S/check-config.sh"; then t_ok "kernel config has every option of the fragment"; else
 		t_fail "kernel config has every option of the fragment"
 	fi
+	if step sparse "$S/check-sparse.sh"; then
+		t_ok "sparse (C=2): no finding in the series' code beyond scripts/sparse-allow.txt"
+	else
+		t_fail "sparse (C=2): no finding in the series' code beyond scripts/sparse-allow.txt (see $LOGS/sparse.log)"
+	fi
 	selftests_built=0
 	if step build-selftests "$S/build-selftests.sh"; then
 		selftests_built=1
