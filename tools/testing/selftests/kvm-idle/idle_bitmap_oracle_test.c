@@ -303,24 +303,8 @@ static void check_memory(struct oracle *o)
 {
 	int i;
 
-	for (i = 0; i < NR_DATA; i++) {
-		struct idle_seg *s = o->seg[i];
-		uint64_t p, w;
-
-		for (p = 0; p < s->size / IDLE_PAGE_SIZE; p++) {
-			uint64_t page = s->first + p;
-			uint64_t *q = (uint64_t *)(s->hva + p * IDLE_PAGE_SIZE);
-			uint32_t we = o->written[page];
-			uint64_t want0 = we ? idle_epoch_word(page, we) : idle_pattern(page, 0);
-
-			TEST_ASSERT(q[0] == want0, "slot %u page %lu: first word %#lx, want %#lx",
-				    s->slot, p, q[0], want0);
-			for (w = 1; w < IDLE_PAGE_SIZE / 8; w++)
-				TEST_ASSERT(q[w] == idle_pattern(page, w),
-					    "slot %u page %lu word %lu: %#lx, want %#lx",
-					    s->slot, p, w, q[w], idle_pattern(page, w));
-		}
-	}
+	for (i = 0; i < NR_DATA; i++)
+		idle_check_pattern_epochs(o->v, o->seg[i], o->written);
 }
 
 static void test_oracle(void)

@@ -834,18 +834,33 @@ void idle_fill_pattern(struct idle_vm *v, const struct idle_seg *s)
 	}
 }
 
-void idle_check_pattern(struct idle_vm *v, const struct idle_seg *s)
+/*
+ * Every word of @s holds the pattern, except that the first word of a test
+ * page whose entry in @epoch (indexed by test page; NULL for none) is not 0
+ * holds idle_epoch_word() of that epoch.
+ */
+void idle_check_pattern_epochs(struct idle_vm *v, const struct idle_seg *s,
+			       const uint32_t *epoch)
 {
 	uint64_t p, w;
 
 	for (p = 0; p < s->size / IDLE_PAGE_SIZE; p++) {
 		uint64_t *q = (uint64_t *)(s->hva + p * IDLE_PAGE_SIZE);
+		uint64_t page = s->first + p;
 
-		for (w = 0; w < IDLE_PAGE_SIZE / 8; w++)
-			TEST_ASSERT(q[w] == idle_pattern(s->first + p, w),
-				    "slot %u page %lu word %lu: %#lx, want %#lx", s->slot, p, w,
-				    q[w], idle_pattern(s->first + p, w));
+		for (w = 0; w < IDLE_PAGE_SIZE / 8; w++) {
+			uint64_t want = !w && epoch && epoch[page] ?
+					idle_epoch_word(page, epoch[page]) : idle_pattern(page, w);
+
+			TEST_ASSERT(q[w] == want, "slot %u page %lu word %lu: %#lx, want %#lx",
+				    s->slot, p, w, q[w], want);
+		}
 	}
+}
+
+void idle_check_pattern(struct idle_vm *v, const struct idle_seg *s)
+{
+	idle_check_pattern_epochs(v, s, NULL);
 }
 
 static void *idle_vcpu_thread(void *arg)

@@ -216,6 +216,8 @@ void idle_plan_set(struct idle_vm *v, const struct idle_seg *s, enum idle_op op)
 void idle_vm_set_epoch(struct idle_vm *v, uint64_t epoch);
 void idle_fill_pattern(struct idle_vm *v, const struct idle_seg *s);
 void idle_check_pattern(struct idle_vm *v, const struct idle_seg *s);
+void idle_check_pattern_epochs(struct idle_vm *v, const struct idle_seg *s,
+			       const uint32_t *epoch);
 
 /* vCPU threads that step until stopped; pause/resume keep them out of the guest. */
 void idle_vcpus_start(struct idle_vm *v);
