@@ -7,8 +7,9 @@
  * host fills it with a checksummed pattern.  Then, one TAP result per case:
  * read() at an unaligned offset, into a buffer shorter than two records or
  * not a multiple of 8 bytes, into a bad pointer; lseek(SEEK_END);
- * IDLE_BITMAP_SCAN with unknown flags, a struct size below VER0 (EINVAL) and
- * a larger one with a nonzero tail (E2BIG; a zero tail is accepted), an
+ * IDLE_BITMAP_SCAN with unknown flags, a command size below VER0 or a size
+ * field other than the command's (EINVAL), a larger command size with a
+ * nonzero tail or above a page (E2BIG; a zero tail is accepted), an
  * unaligned or reversed range, an end past TASK_SIZE, fewer than two records,
  * bad pointers, and IDLE_BITMAP_SCAN_CLEAR on an O_RDONLY fd (EBADF); an
  * unprivileged user opening another user's process (EACCES, while its own
@@ -136,39 +137,69 @@ static bool case_unknown_flags(void)
 	return ok;
 }
 
+/* IDLE_BITMAP_SCAN as built for a struct of @size bytes. */
+static unsigned int scan_cmd(size_t size)
+{
+	return _IOC(_IOC_READ | _IOC_WRITE, IDLE_BITMAP_IOC_MAGIC, 0, size);
+}
+
 static bool case_small_size(void)
 {
 	struct idle_bitmap_scan_arg arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
 	bool ok;
 
 	arg.size = IDLE_BITMAP_SCAN_ARG_SIZE_VER0 - 8;
-	ok = expect_err(scan_arg(rw, &arg), EINVAL, "size VER0 - 8");
+	ok = expect_err(ioctl(rw, scan_cmd(arg.size), &arg), EINVAL, "command size VER0 - 8");
+	ok &= expect_err(ioctl(rw, scan_cmd(0), &arg), EINVAL, "command size 0");
+	/* The size field must be the command's. */
 	arg.size = 0;
-	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "size 0");
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "size field 0");
+	arg.size = sizeof(arg) + 8;
+	ok &= expect_err(scan_arg(rw, &arg), EINVAL, "size field larger than the command's");
 	return ok;
 }
 
+/*
+ * A caller built against a later header, whose struct is larger: the
+ * command carries the larger size.  A zero tail works, a nonzero one is
+ * E2BIG, and so is a size larger than a page.
+ */
 static bool case_big_size(void)
 {
 	struct {
 		struct idle_bitmap_scan_arg arg;
 		uint64_t tail[8];
 	} big = { .arg = good_arg(IDLE_BITMAP_SCAN_CLEAR) };
+	static union {
+		struct idle_bitmap_scan_arg arg;
+		uint64_t raw[1024];
+	} huge;
+	bool ok;
 	long ret;
 
 	big.arg.size = sizeof(big);
 	big.tail[5] = 1;
-	if (!expect_err(scan_arg(rw, &big.arg), E2BIG, "size 120 with a nonzero tail"))
-		return false;
+	ok = expect_err(ioctl(rw, scan_cmd(sizeof(big)), &big), E2BIG,
+			"size 120 with a nonzero tail");
+	huge.arg = big.arg;
+	huge.arg.size = 4096 + 8;
+	ok &= expect_err(ioctl(rw, scan_cmd(4096 + 8), &huge), E2BIG, "size 4104");
 	/* A zero tail is fine (this is a peek: nothing may change). */
 	big.tail[5] = 0;
 	big.arg.flags = 0;
-	ret = scan_arg(ro, &big.arg);
-	if (ret < 2) {
-		ksft_print_msg("size 120 with a zero tail: returned %ld (errno %d)\n", ret, errno);
-		return false;
+	big.arg.walk_end = 0;
+	ret = ioctl(ro, scan_cmd(sizeof(big)), &big);
+	if (ret < 2 || big.arg.walk_end <= start) {
+		ksft_print_msg("size 120, zero tail: returned %ld (errno %d), walk_end %#llx\n",
+			       ret, errno, (unsigned long long)big.arg.walk_end);
+		ok = false;
 	}
-	return true;
+	/* Only walk_end is written back: the unknown tail stays as it was. */
+	if (big.tail[0] || big.tail[7]) {
+		ksft_print_msg("size 120: the kernel wrote into the tail\n");
+		ok = false;
+	}
+	return ok;
 }
 
 static bool case_bad_range(void)
@@ -650,8 +681,9 @@ static const struct {
 	{ "EFAULT: read() to a bad buffer", case_read_efault },
 	{ "EINVAL: lseek(SEEK_END)", case_seek_end },
 	{ "EINVAL: unknown flags", case_unknown_flags },
-	{ "EINVAL: struct size below VER0", case_small_size },
-	{ "E2BIG: larger struct with a nonzero tail", case_big_size },
+	{ "EINVAL: command size below VER0, size field not the command's", case_small_size },
+	{ "E2BIG: larger struct with a nonzero tail or above a page; zero tail works",
+	  case_big_size },
 	{ "EINVAL: start > end, unaligned range", case_bad_range },
 	{ "EINVAL: end past TASK_SIZE", case_past_task_size },
 	{ "EINVAL: vec_len below two", case_short_vec },

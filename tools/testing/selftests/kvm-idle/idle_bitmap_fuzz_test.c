@@ -9,9 +9,11 @@
  * between memslots, unaligned, past TASK_SIZE, negative) of random lengths
  * into good, bad, read-only and too short buffers; lseek() with random
  * offsets and whence; IDLE_BITMAP_SCAN with random flags, ranges, capacities
- * and struct contents (sizes below, at and above VER0 with zero and nonzero
- * tails, tails running into an unmapped page, read-only and bad struct and
- * vector pointers); and unknown ioctl numbers.
+ * and struct contents (command sizes below, at and above VER0 up to the most
+ * _IOC_SIZE() holds, with zero and nonzero tails, tails running into an
+ * unmapped page, a size field that differs from the command's, read-only and
+ * bad struct and vector pointers); and unknown ioctl numbers, types and
+ * directions.
  *
  * For each call the test works out which documented errors its arguments
  * call for.  With none, the call must succeed with a well-formed reply that
@@ -252,10 +254,14 @@ static void fuzz_ioctl(struct fuzz *f)
 {
 	bool rw = random() % 2, kernel_addr, tail_nonzero = false;
 	struct idle_bitmap_scan_arg *arg;
-	uint64_t size_choice[] = { 0, 8, 48, 55, 56, 57, 64, 72, 120, 4096, ARG_AREA,
-				   ARG_AREA + 8, 1ULL << 20, rnd64() };
+	/* The command's size: _IOC_SIZE() holds 14 bits. */
+	uint64_t size_choice[] = { 0, 8, 48, 55, 56, 57, 64, 72, 120, 4096, 4104, ARG_AREA,
+				   ARG_AREA + 8, (1 << _IOC_SIZEBITS) - 1 };
 	uint64_t size = random() % 2 ? sizeof(*arg) :
 			size_choice[random() % ARRAY_SIZE(size_choice)];
+	/* The struct's size field, which must equal the command's. */
+	uint64_t size_field = random() % 8 ? size : random() % 2 ? rnd64() : sizeof(*arg);
+	unsigned int cmd = _IOC(_IOC_READ | _IOC_WRITE, IDLE_BITMAP_IOC_MAGIC, 0, size);
 	uint64_t len_choice[] = { 0, 1, 2, 3, 64, BUF_SIZE / 8, 1ULL << 40, rnd64() };
 	uint64_t must = 0, may = 0, room, next, start, end, flags, len, avail, i, walk_end;
 	void *vec;
@@ -286,22 +292,24 @@ static void fuzz_ioctl(struct fuzz *f)
 			     len_choice[random() % ARRAY_SIZE(len_choice)];
 	vec = rnd_out(f, len * 8, &room, &kernel_addr);
 	*arg = (struct idle_bitmap_scan_arg) {
-		.size = size, .flags = flags, .start = start, .end = end,
+		.size = size_field, .flags = flags, .start = start, .end = end,
 		.vec = (uintptr_t)vec, .vec_len = len, .walk_end = rnd64(),
 	};
 
 	if (size < IDLE_BITMAP_SCAN_ARG_SIZE_VER0) {
 		must = E(EINVAL);
+	} else if (size > IDLE_PAGE_SIZE) {
+		must = E(E2BIG);
 	} else if (size > avail) {
 		must = E(E2BIG) | E(EFAULT);
 	} else if (tail_nonzero) {
 		must = E(E2BIG);
+	} else if (size_field != size) {
+		must = E(EINVAL);
 	} else {
-		/* Undocumented, but a kernel may refuse odd or page-sized structs. */
+		/* Undocumented, but a kernel may refuse odd sizes. */
 		if (size % 8)
 			may |= E(EINVAL);
-		if (size > IDLE_PAGE_SIZE)
-			may |= E(E2BIG);
 		if (flags & ~IDLE_BITMAP_SCAN_FLAGS || start % IDLE_PAGE_SIZE ||
 		    end % IDLE_PAGE_SIZE || start > end || end > f->task_size || len < 2)
 			must |= E(EINVAL);
@@ -323,16 +331,28 @@ static void fuzz_ioctl(struct fuzz *f)
 		expect(ret, E(EFAULT), 0, "ioctl(arg = 0x8)", 0, 0);
 		return;
 	case 1:
-		/* Not our ioctl: another number, or another size. */
-		ret = ioctl(fd, random() % 2 ?
-				_IOWR(IDLE_BITMAP_IOC_MAGIC, 1 + random() % 255, uint64_t[7]) :
-				_IOWR(IDLE_BITMAP_IOC_MAGIC, 0, uint64_t[8]), arg);
+		/* Not our ioctl: another number, direction or type. */
+		switch (random() % 4) {
+		case 0:
+			cmd = _IOWR(IDLE_BITMAP_IOC_MAGIC, 1 + random() % 255, uint64_t[7]);
+			break;
+		case 1:
+			cmd = _IOW(IDLE_BITMAP_IOC_MAGIC, 0, struct idle_bitmap_scan_arg);
+			break;
+		case 2:
+			cmd = _IOR(IDLE_BITMAP_IOC_MAGIC, 0, struct idle_bitmap_scan_arg);
+			break;
+		default:
+			cmd = _IOWR(IDLE_BITMAP_IOC_MAGIC + 1, 0, struct idle_bitmap_scan_arg);
+			break;
+		}
+		ret = ioctl(fd, cmd, arg);
 		count(f, ret);
-		expect(ret, E(ENOTTY), E(EINVAL), "ioctl(unknown number)", 0, 0);
+		expect(ret, E(ENOTTY), 0, "ioctl(unknown command)", 0, 0);
 		return;
 	case 2:
 		/* A struct in read-only memory: walk_end cannot be written back. */
-		if (!must) {
+		if (!must && size == sizeof(*arg)) {
 			TEST_ASSERT(!mprotect(f->ro_buf, IDLE_PAGE_SIZE, PROT_READ | PROT_WRITE) &&
 				    memcpy(f->ro_buf, arg, sizeof(*arg)) &&
 				    !mprotect(f->ro_buf, IDLE_PAGE_SIZE, PROT_READ), "mprotect");
@@ -344,7 +364,7 @@ static void fuzz_ioctl(struct fuzz *f)
 		break;
 	}
 
-	ret = ioctl(fd, IDLE_BITMAP_SCAN, arg);
+	ret = ioctl(fd, cmd, arg);
 	count(f, ret);
 	expect(ret, must, may, "IDLE_BITMAP_SCAN", start, end);
 	if (ret < 0)
