@@ -93,11 +93,10 @@ static bool case_unaligned_offset(void)
 {
 	bool ok = expect_err(pread(rw, vec, sizeof(vec), start + 8), EINVAL, "pread(start + 8)");
 
-	/* lseek() may refuse the offset already; if not, read() must. */
-	if (lseek(rw, start + 2048, SEEK_SET) == (off_t)(start + 2048))
-		ok &= expect_err(read(rw, vec, sizeof(vec)), EINVAL, "read() at start + 2048");
-	else
-		ok &= expect_err(-1, EINVAL, "lseek(start + 2048)");
+	/* lseek() accepts any offset that is not negative; read() checks it. */
+	if (lseek(rw, start + 2048, SEEK_SET) != (off_t)(start + 2048))
+		ok &= expect_err(-1, 0, "lseek(start + 2048)");
+	ok &= expect_err(read(rw, vec, sizeof(vec)), EINVAL, "read() at start + 2048");
 	return ok;
 }
 
@@ -124,7 +123,50 @@ static bool case_read_efault(void)
 
 static bool case_seek_end(void)
 {
-	return expect_err(lseek(ro, 0, SEEK_END), EINVAL, "lseek(SEEK_END)");
+	return expect_err(lseek(ro, 0, SEEK_END), EINVAL, "lseek(SEEK_END)") &
+	       expect_err(lseek(ro, 0, SEEK_DATA), EINVAL, "lseek(SEEK_DATA)") &
+	       expect_err(lseek(ro, 0, SEEK_HOLE), EINVAL, "lseek(SEEK_HOLE)") &
+	       expect_err(lseek(ro, -4096, SEEK_SET), EINVAL, "lseek(-4096)");
+}
+
+/*
+ * The answers the documentation gives for calls it could have left open: a
+ * read of 0 bytes, write(), an empty ioctl range, and which error wins when
+ * a call has several faults.
+ */
+static bool case_defined(void)
+{
+	struct idle_bitmap_scan_arg arg = good_arg(0);
+	void *bad = (void *)8;
+	bool ok;
+	long n;
+
+	OPTIMIZER_HIDE_VAR(bad);
+	ok = expect_err(pread(ro, vec, 0, start), EINVAL, "read() of 0 bytes");
+	ok &= expect_err(pwrite(rw, vec, sizeof(vec), start), EINVAL, "write()");
+	arg.end = arg.start;
+	arg.walk_end = 0;
+	n = scan_arg(ro, &arg);
+	if (n || arg.walk_end != arg.end) {
+		ksft_print_msg("empty range: returned %ld, walk_end %#llx, want 0 and %#llx\n", n,
+			       (unsigned long long)arg.walk_end, (unsigned long long)arg.end);
+		ok = false;
+	}
+	/* EINVAL for the offset and count comes before the buffer's EFAULT. */
+	ok &= expect_err(pread(ro, bad, 8, start + 8), EINVAL, "bad offset, count and buffer");
+	/* ... and the ioctl's EINVAL before EFAULT and EBADF. */
+	arg = good_arg(IDLE_BITMAP_SCAN_CLEAR | 1ULL << 5);
+	arg.vec = (uintptr_t)bad;
+	ok &= expect_err(scan_arg(ro, &arg), EINVAL, "unknown flag, bad vec, O_RDONLY");
+	arg = good_arg(IDLE_BITMAP_SCAN_CLEAR);
+	arg.vec = (uintptr_t)bad;
+	arg.vec_len = 1;
+	ok &= expect_err(scan_arg(ro, &arg), EINVAL, "vec_len 1, bad vec, O_RDONLY");
+	/* EFAULT for the vector before EBADF for the open mode. */
+	arg.vec = -4096ULL;
+	arg.vec_len = 2;
+	ok &= expect_err(scan_arg(ro, &arg), EFAULT, "kernel vec, O_RDONLY");
+	return ok;
 }
 
 static bool case_unknown_flags(void)
@@ -679,7 +721,9 @@ static const struct {
 	{ "EINVAL: buffer shorter than two records", case_short_buffer },
 	{ "EINVAL: length not a multiple of 8", case_odd_length },
 	{ "EFAULT: read() to a bad buffer", case_read_efault },
-	{ "EINVAL: lseek(SEEK_END)", case_seek_end },
+	{ "EINVAL: lseek(SEEK_END, SEEK_DATA, SEEK_HOLE, negative)", case_seek_end },
+	{ "defined answers: read of 0 bytes, write(), empty range, which error wins",
+	  case_defined },
 	{ "EINVAL: unknown flags", case_unknown_flags },
 	{ "EINVAL: command size below VER0, size field not the command's", case_small_size },
 	{ "E2BIG: larger struct with a nonzero tail or above a page; zero tail works",
