@@ -71,6 +71,34 @@ pmem=$(find /dev -maxdepth 1 -name 'pmem*' -printf '%f ')
 check "a DAX filesystem is mounted (pmem: ${pmem:-none}; dir: ${KVM_IDLE_DAX_DIR:-none})" \
 	test -n "${KVM_IDLE_DAX_DIR:-}"
 
+# The KUnit suite of the record encoder ran at boot: its KTAP lines are in
+# the kernel log.  Each case counts once, in the TDP MMU boot; other boots
+# count the suite as one test.
+kunit=idle_bitmap_encoder
+kunit_ktap() {
+	dmesg | sed 's/^\[[^]]*\] //' | awk -v s="$kunit" '
+		$0 ~ "# Subtest: " s "$" { on = 1; next }
+		on && /^[ \t]+(not )?ok [0-9]+ / { print "case " $0; next }
+		on && /^[ \t]+# / { print "diag " $0; next }
+		on && /^(not )?ok [0-9]+ / { print "suite " $0; exit }'
+}
+ktap=$(kunit_ktap)
+cases=$(grep -c '^case ' <<<"$ktap")
+failed=$(grep -c '^case *not ok' <<<"$ktap")
+if [ "$cases" -eq 0 ]; then
+	result "not ok" "KUnit $kunit ran at boot (no results in dmesg; CONFIG_KVM_PROC_IDLE_BITMAP_KUNIT_TEST=y?)"
+elif [ "$want" = Y ]; then
+	while read -r _ line; do
+		case $line in
+		"not ok "*) result "not ok" "KUnit $kunit: $(cut -d' ' -f4- <<<"$line")" ;;
+		*) result ok "KUnit $kunit: $(cut -d' ' -f3- <<<"$line")" ;;
+		esac
+	done < <(grep '^case ' <<<"$ktap")
+else
+	check "KUnit $kunit: $((cases - failed)) of $cases cases passed" test "$failed" -eq 0
+fi
+[ "$failed" -eq 0 ] || grep '^diag ' <<<"$ktap" | cut -c6- >&2
+
 if [ -x "$KSFT/run_kselftest.sh" ]; then
 	# Tests may write next to themselves: run a copy on tmpfs.
 	rm -rf /tmp/kselftest

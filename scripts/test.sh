@@ -236,6 +236,11 @@ main() {
 	else
 		t_fail "kernel-doc -Wall: no new warnings in the series' kernel files (see $LOGS/kernel-doc.log)"
 	fi
+	if step sphinx "$S/check-sphinx.sh"; then
+		t_ok "Sphinx (make htmldocs SPHINXDIRS=admin-guide): no warning from the series' documentation"
+	else
+		t_fail "Sphinx: no warning from the series' documentation (see $LOGS/sphinx.log)"
+	fi
 	if command -v shellcheck >/dev/null; then
 		if step shellcheck shellcheck -x -S warning "$S"/*.sh "$S"/*/*.sh "$KVM_IDLE_TOP/.ci/run"; then
 			t_ok "shellcheck scripts/"

@@ -405,7 +405,8 @@ static size_t random_bufsz(void)
 
 /*
  * Read the records for [@start, @end) with read() in buffers of @bufsz bytes
- * (0: random sizes), checking each reply and the file offset after it.
+ * (0: random sizes), checking each reply and the file offset after it,
+ * then end the pass.
  */
 void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		     struct idle_recs *out)
@@ -438,6 +439,20 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		pos = newpos;
 	}
 	free(buf);
+	/* The range may end before the address space: end the pass here. */
+	idle_end_pass(fd);
+}
+
+/*
+ * End a pass with an empty IDLE_BITMAP_SCAN: the TLB flush that clearing
+ * calls left pending happens now, so the guest's next accesses are seen.
+ */
+void idle_end_pass(int fd)
+{
+	uint64_t vec[2], walk_end;
+
+	TEST_ASSERT(!idle_scan(fd, 0, 0, 0, vec, 2, &walk_end) && !walk_end,
+		    "IDLE_BITMAP_SCAN of an empty range failed");
 }
 
 /* The same with IDLE_BITMAP_SCAN, @vec_len records per call (0: random). */

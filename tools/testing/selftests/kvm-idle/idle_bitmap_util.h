@@ -187,6 +187,7 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 		     struct idle_recs *out);
 void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
 		      size_t vec_len, struct idle_recs *out);
+void idle_end_pass(int fd);
 
 /* Decoded maps. */
 void idle_map_init(struct idle_map *m, uint64_t start, uint64_t npages);
