@@ -19,6 +19,13 @@
  * uniformly idle or accessed, and as ADDR plus at most one record per uniform
  * run of 2M pages for a random pattern: the size of an idle 2M-backed region
  * does not grow with its size.
+ *
+ * Small buffers make progress: a clearing pass over 16,896 pages of 4K,
+ * every other one accessed (the worst case, one MIXED record per 24 pages),
+ * read() through a buffer of the minimum size (16 bytes, two records) and
+ * through 56 bytes, and IDLE_BITMAP_SCAN with 2 and 7 records per call, takes
+ * at most one call per 24 * (records - 1) pages, plus one per 2M boundary
+ * (a window never crosses one) and a few more.  Each pass is checked exact.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -142,6 +149,90 @@ static void test_4k_patterns(void)
 	free(want);
 }
 
+#define SMALL_PAGES	16896
+
+/* One pass over @s with @nrec records per call; returns the number of calls. */
+static unsigned long small_pass(int fd, struct idle_seg *s, bool use_read, size_t nrec,
+				struct idle_map *m)
+{
+	uint64_t start = (uintptr_t)s->hva, end = start + s->size, pos = start;
+	uint64_t vec[8], next, walk_end;
+	struct idle_recs r = {};
+	unsigned long calls = 0;
+	long n;
+
+	idle_map_reset(m);
+	TEST_ASSERT(lseek(fd, start, SEEK_SET) == (off_t)start, "lseek() failed");
+	while (pos < end) {
+		calls++;
+		if (use_read) {
+			n = read(fd, vec, nrec * 8);
+			TEST_ASSERT(n > 0 && n % 8 == 0, "read() at %#lx returned %ld", pos, n);
+			n /= 8;
+			idle_check_reply(vec, n, pos, ~0ULL, &next);
+			walk_end = lseek(fd, 0, SEEK_CUR);
+		} else {
+			n = idle_scan(fd, IDLE_BITMAP_SCAN_CLEAR, pos, end, vec, nrec, &walk_end);
+			TEST_ASSERT(n > 0, "IDLE_BITMAP_SCAN at %#lx returned %ld", pos, n);
+			idle_check_reply(vec, n, pos, end, &next);
+		}
+		TEST_ASSERT(walk_end > pos, "no progress at %#lx", pos);
+		idle_recs_add(&r, vec, n);
+		pos = walk_end;
+	}
+	idle_end_pass(fd);
+	idle_map_add(m, &r);
+	idle_recs_free(&r);
+	return calls;
+}
+
+static void test_small_buffers(void)
+{
+	static const size_t nrecs[] = { 2, 7 };
+	uint8_t *want = malloc(SMALL_PAGES);
+	unsigned long calls, bound;
+	struct idle_seg *s;
+	struct idle_vm *v;
+	struct idle_map m;
+	uint64_t i;
+	size_t k;
+	int rw, use_read;
+
+	TEST_ASSERT(want, "out of memory");
+	v = idle_vm_create(2);
+	s = idle_vm_add_seg(v, VM_MEM_SRC_ANONYMOUS, SMALL_PAGES * IDLE_PAGE_SIZE);
+	idle_plan_set(v, s, IDLE_OP_WRITE);
+	idle_vm_step(v);
+	clear_seg(s);
+	for (i = 0; i < SMALL_PAGES; i++) {
+		v->plan[s->first + i] = i & 1 ? IDLE_OP_READ : IDLE_OP_NONE;
+		want[i] = i & 1 ? IBD_ACCESSED : IBD_IDLE;
+	}
+	rw = idle_open(0, O_RDWR);
+	idle_map_init(&m, (uintptr_t)s->hva, SMALL_PAGES);
+	for (k = 0; k < ARRAY_SIZE(nrecs); k++) {
+		for (use_read = 1; use_read >= 0; use_read--) {
+			idle_vm_step(v);
+			calls = small_pass(rw, s, use_read, nrecs[k], &m);
+			bound = SMALL_PAGES / (IDLE_BITMAP_MIXED_PAGES * (nrecs[k] - 1)) +
+				SMALL_PAGES / IDLE_PAGES_PER_HUGE + 4;
+			ksft_print_msg("%s, %zu records per call: %lu calls for %u pages%s%lu)\n",
+				       use_read ? "read()" : "IDLE_BITMAP_SCAN", nrecs[k], calls,
+				       SMALL_PAGES, " (bound ", bound);
+			TEST_ASSERT(!idle_map_check(&m, want, IDLE_BITMAP_SIZE_4K, "small buffers"),
+				    "a pass with %zu records per call is wrong", nrecs[k]);
+			TEST_ASSERT(calls <= bound,
+				    "%s with %zu records per call: %lu calls for %u pages, want at most %lu",
+				    use_read ? "read()" : "IDLE_BITMAP_SCAN", nrecs[k], calls,
+				    SMALL_PAGES, bound);
+		}
+	}
+	idle_map_free(&m);
+	close(rw);
+	idle_vm_free(v);
+	free(want);
+}
+
 static void test_2m(enum vm_mem_backing_src_type src)
 {
 	uint64_t size = 32 << 20, npages = size / IDLE_PAGE_SIZE, nhuge = size / IDLE_HUGE_SIZE;
@@ -217,6 +308,7 @@ static const struct idle_test tests[] = {
 	{ "size: 4K patterns", test_4k_patterns },
 	{ "size: hugetlb 2M", test_hugetlb },
 	{ "size: THP 2M", test_thp },
+	{ "size: small buffers make progress", test_small_buffers },
 };
 
 int main(int argc, char *argv[])
