@@ -384,7 +384,8 @@ void idle_check_reply(const uint64_t *rec, size_t n, uint64_t from, uint64_t to,
 		      uint64_t *next)
 {
 	struct reply_check c = { .from = from, .to = to, .prev = from };
-	size_t bad = 0;
+	uint64_t pos = 0, type, size;
+	size_t bad = 0, i;
 	int ret;
 
 	TEST_ASSERT(n >= 2, "a reply of %zu record(s): want ADDR and at least one more", n);
@@ -393,6 +394,24 @@ void idle_check_reply(const uint64_t *rec, size_t n, uint64_t from, uint64_t to,
 	ret = ibd_decode(rec, n, reply_check_extent, &c, next, &bad);
 	TEST_ASSERT(!ret, "malformed reply: record %zu of %zu is %#lx", bad, n, rec[bad]);
 	TEST_ASSERT(*next > from, "a reply that reports nothing");
+
+	/* An ADDR record appears only where the position moves forward. */
+	for (i = 0; i < n; i++) {
+		type = IDLE_BITMAP_TYPE(rec[i]);
+		size = IDLE_BITMAP_RUN_SIZE(rec[i]);
+		if (type == IDLE_BITMAP_TYPE_ADDR) {
+			TEST_ASSERT(!i || IDLE_BITMAP_ADDR_PFN(rec[i]) * IDLE_PAGE_SIZE > pos,
+				    "ADDR record %zu (%#lx) does not move the position %#lx forward",
+				    i, rec[i], pos);
+			pos = IDLE_BITMAP_ADDR_PFN(rec[i]) * IDLE_PAGE_SIZE;
+		} else if (type == IDLE_BITMAP_TYPE_MIXED) {
+			pos += IDLE_BITMAP_MIXED_COUNT(rec[i]) * IDLE_PAGE_SIZE;
+		} else {
+			pos += IDLE_BITMAP_RUN_COUNT(rec[i]) *
+			       (size == IDLE_BITMAP_SIZE_1G ? IDLE_GIGA_SIZE :
+				size == IDLE_BITMAP_SIZE_2M ? IDLE_HUGE_SIZE : IDLE_PAGE_SIZE);
+		}
+	}
 }
 
 static size_t random_bufsz(void)
