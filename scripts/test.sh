@@ -237,7 +237,7 @@ main() {
 		t_fail "kernel-doc -Wall: no new warnings in the series' kernel files (see $LOGS/kernel-doc.log)"
 	fi
 	if step sphinx "$S/check-sphinx.sh"; then
-		t_ok "Sphinx (make htmldocs SPHINXDIRS=admin-guide): no warning from the series' documentation"
+		t_ok "Sphinx (make htmldocs of admin-guide and userspace-api): no warning from the series' documentation"
 	else
 		t_fail "Sphinx: no warning from the series' documentation (see $LOGS/sphinx.log)"
 	fi
