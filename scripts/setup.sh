@@ -9,12 +9,14 @@ usage_if "$@"
 
 # Build the kernel, selftests and tool; boot under QEMU (TCG); share the host
 # root with the guest (which runs QEMU again, for the demo); check patches
-# (checkpatch, sparse, shellcheck) and build the documentation (Sphinx).
+# (checkpatch, sparse, shellcheck) and build the documentation (Sphinx; PyYAML
+# for the netlink specs that "make htmldocs" generates first).
 PACKAGES=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
 	git rsync python3 python3-ply python3-git perl sparse pkg-config libcap-dev libnuma-dev
 	qemu-system-x86 qemu-utils qemu-system-data seabios ipxe-qemu
 	busybox-static procps e2fsprogs shellcheck git-email libmailtools-perl python3-sphinx
+	python3-yaml
 )
 PKG=$KVM_IDLE_DEB_PACKAGE
 PIN=$KVM_IDLE_DEB_VERSION
