@@ -126,29 +126,6 @@ static unsigned long read_pass(struct flush_vm *f, int fd, uint64_t from, uint64
 	return calls;
 }
 
-/* IDLE_BITMAP_SCAN over [f->start, f->end) in 512-record vectors. */
-static unsigned long ioctl_pass(struct flush_vm *f, int fd, uint64_t flags)
-{
-	struct idle_recs r = {};
-	unsigned long calls = 0;
-	uint64_t cur = f->start, walk_end, next;
-	long ret;
-
-	idle_map_reset(&f->m);
-	while (cur < f->end) {
-		ret = idle_scan(fd, flags, cur, f->end, f->buf, SMALL_VEC, &walk_end);
-		calls++;
-		TEST_ASSERT(ret >= 0, "IDLE_BITMAP_SCAN at %#lx failed", cur);
-		TEST_ASSERT(ret || walk_end == f->end, "no records, walk_end %#lx", walk_end);
-		idle_check_reply(f->buf, ret, cur, f->end, &next);
-		idle_recs_add(&r, f->buf, ret);
-		cur = walk_end;
-	}
-	idle_map_add(&f->m, &r);
-	idle_recs_free(&r);
-	return calls;
-}
-
 static void expect_flushes(struct flush_vm *f, uint64_t before, uint64_t want,
 			   unsigned long calls, const char *what)
 {
@@ -204,17 +181,18 @@ static void test_ioctl_pass(void)
 	rw = idle_open(0, O_RDWR);
 
 	before = flushes(&f);
-	calls = ioctl_pass(&f, rw, IDLE_BITMAP_SCAN_CLEAR);
+	calls = idle_map_ioctl(&f.m, rw, IDLE_BITMAP_SCAN_CLEAR, SMALL_VEC);
 	TEST_ASSERT(calls >= MIN_CALLS, "a pass took only %lu calls", calls);
 	expect(&f, IBD_ACCESSED, "clearing ioctl pass");
 	expect_flushes(&f, before, 1, calls, "clearing IDLE_BITMAP_SCAN pass of 512 records");
 
 	idle_vm_step(f.v);
 	before = flushes(&f);
-	calls = ioctl_pass(&f, rw, IDLE_BITMAP_SCAN_CLEAR | IDLE_BITMAP_SCAN_NO_FLUSH);
+	calls = idle_map_ioctl(&f.m, rw, IDLE_BITMAP_SCAN_CLEAR | IDLE_BITMAP_SCAN_NO_FLUSH,
+			       SMALL_VEC);
 	expect(&f, IBD_ACCESSED, "NO_FLUSH pass");
 	expect_flushes(&f, before, 0, calls, "IDLE_BITMAP_SCAN_NO_FLUSH pass");
-	calls = ioctl_pass(&f, rw, 0);
+	calls = idle_map_ioctl(&f.m, rw, 0, SMALL_VEC);
 	expect(&f, IBD_IDLE, "peek after the NO_FLUSH pass");
 	expect_flushes(&f, before, 0, calls, "peek after a NO_FLUSH pass");
 

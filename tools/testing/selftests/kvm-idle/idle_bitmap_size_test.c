@@ -151,41 +151,6 @@ static void test_4k_patterns(void)
 
 #define SMALL_PAGES	16896
 
-/* One pass over @s with @nrec records per call; returns the number of calls. */
-static unsigned long small_pass(int fd, struct idle_seg *s, bool use_read, size_t nrec,
-				struct idle_map *m)
-{
-	uint64_t start = (uintptr_t)s->hva, end = start + s->size, pos = start;
-	uint64_t vec[8], next, walk_end;
-	struct idle_recs r = {};
-	unsigned long calls = 0;
-	long n;
-
-	idle_map_reset(m);
-	TEST_ASSERT(lseek(fd, start, SEEK_SET) == (off_t)start, "lseek() failed");
-	while (pos < end) {
-		calls++;
-		if (use_read) {
-			n = read(fd, vec, nrec * 8);
-			TEST_ASSERT(n > 0 && n % 8 == 0, "read() at %#lx returned %ld", pos, n);
-			n /= 8;
-			idle_check_reply(vec, n, pos, ~0ULL, &next);
-			walk_end = lseek(fd, 0, SEEK_CUR);
-		} else {
-			n = idle_scan(fd, IDLE_BITMAP_SCAN_CLEAR, pos, end, vec, nrec, &walk_end);
-			TEST_ASSERT(n > 0, "IDLE_BITMAP_SCAN at %#lx returned %ld", pos, n);
-			idle_check_reply(vec, n, pos, end, &next);
-		}
-		TEST_ASSERT(walk_end > pos, "no progress at %#lx", pos);
-		idle_recs_add(&r, vec, n);
-		pos = walk_end;
-	}
-	idle_end_pass(fd);
-	idle_map_add(m, &r);
-	idle_recs_free(&r);
-	return calls;
-}
-
 static void test_small_buffers(void)
 {
 	static const size_t nrecs[] = { 2, 7 };
@@ -213,7 +178,8 @@ static void test_small_buffers(void)
 	for (k = 0; k < ARRAY_SIZE(nrecs); k++) {
 		for (use_read = 1; use_read >= 0; use_read--) {
 			idle_vm_step(v);
-			calls = small_pass(rw, s, use_read, nrecs[k], &m);
+			calls = use_read ? idle_map_read(&m, rw, nrecs[k] * 8) :
+				idle_map_ioctl(&m, rw, IDLE_BITMAP_SCAN_CLEAR, nrecs[k]);
 			bound = SMALL_PAGES / (IDLE_BITMAP_MIXED_PAGES * (nrecs[k] - 1)) +
 				SMALL_PAGES / IDLE_PAGES_PER_HUGE + 4;
 			ksft_print_msg("%s, %zu records per call: %lu calls for %u pages%s%lu)\n",

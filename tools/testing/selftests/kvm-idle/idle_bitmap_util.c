@@ -425,14 +425,15 @@ static size_t random_bufsz(void)
 /*
  * Read the records for [@start, @end) with read() in buffers of @bufsz bytes
  * (0: random sizes), checking each reply and the file offset after it,
- * then end the pass.
+ * then end the pass.  Returns the number of read() calls.
  */
-void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
-		     struct idle_recs *out)
+unsigned long idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
+			      struct idle_recs *out)
 {
 	uint64_t *buf = malloc(bufsz > IDLE_MAX_BUF ? bufsz : IDLE_MAX_BUF);
 	uint64_t pos = start, next, newpos;
 	bool short_reply = false;
+	unsigned long calls = 0;
 	ssize_t n;
 	size_t size;
 
@@ -441,6 +442,7 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 	while (pos < end) {
 		size = bufsz ? bufsz : random_bufsz();
 		n = read(fd, buf, size);
+		calls++;
 		TEST_ASSERT(n >= 0, "read(%zu bytes at %#lx) failed", size, pos);
 		if (!n)
 			break;
@@ -460,6 +462,7 @@ void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
 	free(buf);
 	/* The range may end before the address space: end the pass here. */
 	idle_end_pass(fd);
+	return calls;
 }
 
 /*
@@ -475,11 +478,12 @@ void idle_end_pass(int fd)
 }
 
 /* The same with IDLE_BITMAP_SCAN, @vec_len records per call (0: random). */
-void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
-		      size_t vec_len, struct idle_recs *out)
+unsigned long idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
+			       size_t vec_len, struct idle_recs *out)
 {
 	uint64_t *vec = malloc((vec_len > IDLE_MAX_VEC ? vec_len : IDLE_MAX_VEC) * 8);
 	uint64_t cur = start, walk_end, next;
+	unsigned long calls = 0;
 	size_t len;
 	long ret;
 
@@ -487,6 +491,7 @@ void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
 	while (cur < end) {
 		len = vec_len ? vec_len : random_bufsz() / 8;
 		ret = idle_scan(fd, flags, cur, end, vec, len, &walk_end);
+		calls++;
 		TEST_ASSERT(ret >= 0, "IDLE_BITMAP_SCAN [%#lx, %#lx) flags %#lx failed",
 			    cur, end, flags);
 		TEST_ASSERT((size_t)ret <= len, "%ld records for a vector of %zu", ret, len);
@@ -507,6 +512,7 @@ void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
 		cur = walk_end;
 	}
 	free(vec);
+	return calls;
 }
 
 void idle_map_init(struct idle_map *m, uint64_t start, uint64_t npages)
@@ -557,24 +563,30 @@ void idle_map_add(struct idle_map *m, const struct idle_recs *r)
 	TEST_ASSERT(!ret, "malformed records: %zu of %zu is %#lx", bad, r->n, r->rec[bad]);
 }
 
-void idle_map_read(struct idle_map *m, int fd, size_t bufsz)
+/* Read @m's range into @m; returns the number of calls. */
+unsigned long idle_map_read(struct idle_map *m, int fd, size_t bufsz)
 {
 	struct idle_recs r = {};
+	unsigned long calls;
 
 	idle_map_reset(m);
-	idle_read_range(fd, m->start, m->start + m->npages * IDLE_PAGE_SIZE, bufsz, &r);
+	calls = idle_read_range(fd, m->start, m->start + m->npages * IDLE_PAGE_SIZE, bufsz, &r);
 	idle_map_add(m, &r);
 	idle_recs_free(&r);
+	return calls;
 }
 
-void idle_map_ioctl(struct idle_map *m, int fd, uint64_t flags, size_t vec_len)
+unsigned long idle_map_ioctl(struct idle_map *m, int fd, uint64_t flags, size_t vec_len)
 {
 	struct idle_recs r = {};
+	unsigned long calls;
 
 	idle_map_reset(m);
-	idle_ioctl_range(fd, flags, m->start, m->start + m->npages * IDLE_PAGE_SIZE, vec_len, &r);
+	calls = idle_ioctl_range(fd, flags, m->start, m->start + m->npages * IDLE_PAGE_SIZE,
+				 vec_len, &r);
 	idle_map_add(m, &r);
 	idle_recs_free(&r);
+	return calls;
 }
 
 static const char *state_name(uint8_t x)

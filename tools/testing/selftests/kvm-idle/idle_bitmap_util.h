@@ -183,10 +183,10 @@ void idle_recs_add(struct idle_recs *r, const uint64_t *rec, size_t n);
 void idle_recs_free(struct idle_recs *r);
 void idle_check_reply(const uint64_t *rec, size_t n, uint64_t from, uint64_t to,
 		      uint64_t *next);
-void idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
-		     struct idle_recs *out);
-void idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
-		      size_t vec_len, struct idle_recs *out);
+unsigned long idle_read_range(int fd, uint64_t start, uint64_t end, size_t bufsz,
+			      struct idle_recs *out);
+unsigned long idle_ioctl_range(int fd, uint64_t flags, uint64_t start, uint64_t end,
+			       size_t vec_len, struct idle_recs *out);
 void idle_end_pass(int fd);
 
 /* Decoded maps. */
@@ -194,8 +194,8 @@ void idle_map_init(struct idle_map *m, uint64_t start, uint64_t npages);
 void idle_map_reset(struct idle_map *m);
 void idle_map_free(struct idle_map *m);
 void idle_map_add(struct idle_map *m, const struct idle_recs *r);
-void idle_map_read(struct idle_map *m, int fd, size_t bufsz);
-void idle_map_ioctl(struct idle_map *m, int fd, uint64_t flags, size_t vec_len);
+unsigned long idle_map_read(struct idle_map *m, int fd, size_t bufsz);
+unsigned long idle_map_ioctl(struct idle_map *m, int fd, uint64_t flags, size_t vec_len);
 size_t idle_map_check(const struct idle_map *m, const uint8_t *want, int size_class,
 		      const char *what);
 size_t idle_map_count(const struct idle_map *m, unsigned int state);
