@@ -110,3 +110,68 @@ patch_sig() { # PATCHFILE
 	echo "${pid:-nodiff}-$({ sed -n 's/^Subject: //p' "$tmp/info"; echo; cat "$tmp/msg"; } | normalize_msg)"
 	rm -rf "$tmp"
 }
+
+# kernel_worktree DIR LABEL: check out the commit at the HEAD of the kernel
+# tree ($KVM_IDLE_LINUX) in a git worktree at DIR, for a second kernel built
+# from the same commits (scripts/build-kcsan.sh, scripts/build-bench-kernel.sh).
+# Made when missing, made again when it is no usable worktree of that tree
+# (build/linux was made anew), moved to HEAD otherwise: only files that
+# differ are rewritten, so a build in DIR stays incremental.
+kernel_worktree() {
+	local dir label=$2 sha top common
+
+	# Absolute: git -C below resolves a relative path in the kernel tree.
+	dir=$(realpath -m "$1")
+	need_tree
+	sha=$(git -C "$KVM_IDLE_LINUX" rev-parse HEAD)
+	# A directory inside another repository (this one: build/ is in it)
+	# would answer for that repository: check that DIR is the top of a
+	# worktree of the kernel tree.
+	if [ -e "$dir" ]; then
+		top=$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null || true)
+		common=$(git -C "$dir" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+		if [ "$top" != "$(cd "$dir" && pwd -P)" ] ||
+			[ "$common" != "$(cd "$KVM_IDLE_LINUX" && pwd -P)/.git" ] ||
+			! git -C "$dir" rev-parse -q --verify HEAD >/dev/null 2>&1; then
+			warn "$dir is not a usable worktree of $KVM_IDLE_LINUX any more; making it again"
+			rm -rf "$dir"
+		fi
+	fi
+	git -C "$KVM_IDLE_LINUX" worktree prune
+	if [ ! -e "$dir" ]; then
+		git -C "$KVM_IDLE_LINUX" worktree add -q --detach "$dir" "$sha" ||
+			die "cannot add a worktree at $dir (see above); remove it and rerun"
+	elif [ "$(git -C "$dir" rev-parse HEAD)" != "$sha" ]; then
+		git -C "$dir" checkout -q --detach --force "$sha" ||
+			die "cannot check out $sha in $dir (see above); remove $dir and rerun"
+	fi
+	info "$label: $dir at $(git -C "$dir" log -1 --format='%h %s')"
+}
+
+# update_file FILE: write standard input to FILE, leaving FILE alone (mtime
+# included) when its content would not change.
+update_file() {
+	cat >"$1.tmp" || die "cannot write $1.tmp"
+	if cmp -s "$1.tmp" "$1"; then
+		rm -f "$1.tmp"
+	else
+		mv "$1.tmp" "$1"
+	fi
+}
+
+# Debug options that must be off in a kernel whose timings are reported
+# (scripts/build-bench-kernel.sh, scripts/guest-bench.sh): the test kernel's
+# checkers and what they select.
+KVM_IDLE_DEBUG_OPTIONS="LOCKDEP PROVE_LOCKING PROVE_RCU DEBUG_VM DEBUG_ATOMIC_SLEEP
+DEBUG_LIST KASAN KCSAN KVM_PROVE_MMU LOCK_STAT KUNIT KVM_PROC_IDLE_BITMAP_KUNIT_TEST
+DEBUG_LOCK_ALLOC DEBUG_SPINLOCK DEBUG_MUTEXES DEBUG_RWSEMS DEBUG_PREEMPT
+DEBUG_OBJECTS DEBUG_KMEMLEAK"
+
+# config_debug_options CONFIG: the options of $KVM_IDLE_DEBUG_OPTIONS that the
+# kernel configuration file CONFIG has (=y or =m), one "CONFIG_X=V" a line.
+config_debug_options() {
+	local o
+	for o in $KVM_IDLE_DEBUG_OPTIONS; do
+		grep -E "^CONFIG_$o=[ym]\$" "$1" || true
+	done
+}

@@ -9,14 +9,18 @@
  * only that the interfaces work, never that a number is good.
  *
  * One VM is created with memstress: -b bytes of guest memory in one memslot,
- * backed as -s says (4K anonymous, THP or hugetlb 2M), split between -v vCPUs.
- * Every page is faulted in first.  Then, side by side on that same memory:
+ * backed as -s says (4K anonymous, THP, hugetlb 2M or 1G), split between -v
+ * vCPUs.  Every page is faulted in first.  The guest's patterns are made of
+ * units, one per backing page: 4K, 2M or 1G.  Then, side by side on that
+ * same memory:
  *
  * pass:  the time of one test-and-clear pass over the memslot, with half of
  *	  the pages (half of the 2M pages with 2M backing) written by the guest
- *	  since the last pass.  idle_bitmap is read with IDLE_BITMAP_SCAN and
- *	  with read(), both with large buffers (-B), and peeked (no clear) to
- *	  split the cost.  page_idle gets its best showing ("batched"): pagemap
+ *	  since the last pass (half of the 1G pages with 1G backing: with one
+ *	  1G page, all of it or nothing).  idle_bitmap is read with
+ *	  IDLE_BITMAP_SCAN and with read(), both with large buffers (-B), and
+ *	  peeked (no clear) to split the cost.  page_idle gets its best
+ *	  showing ("batched"): pagemap
  *	  is read in large batches, and the bitmap is read and then written a
  *	  64-bit word at a time over contiguous runs of PFNs, one system call per
  *	  run (at most 4K of bitmap, the most sysfs moves per call); only the
@@ -26,10 +30,18 @@
  *	  per-page loop of access_tracking_perf_test ("naive": pread of pagemap,
  *	  pread of the bitmap word, pwrite of one bit) is timed too, up to -n
  *	  bytes of memory, but ratios are claimed against the batched pass only.
- *	  Each pass is checked against what the guest wrote.
+ *	  Each pass is checked against what the guest wrote.  In the same
+ *	  repetitions, the physical-limit proxy: a sequential read in user
+ *	  space of as many u64 as the peek visited leaf SPTEs, which is what a
+ *	  walk that only loaded each leaf SPTE once would read (see
+ *	  proxy_read_ms()); the peek over that read is the overhead of the
+ *	  walk ("@proxy").  And the scaling row ("@scale"): the clearing pass
+ *	  per 4K page and per leaf SPTE, which scripts/bench.sh puts side by
+ *	  side for runs of different sizes.
  *
  * guest: guest throughput (4K pages written per second) while another
- *	  process scans the memslot continuously with each interface, with no
+ *	  process scans the memslot with each interface, flat out, and with
+ *	  IDLE_BITMAP_SCAN (clear) also at one pass per second; with no
  *	  scanner, and with a process that only burns CPU (the control for
  *	  sharing the CPUs).  Each vCPU writes every page of its share, then
  *	  zaps -f percent of it with MADV_DONTNEED, so that the next round
@@ -48,6 +60,17 @@
  *	  the guest went over the set twice more.  Measured for half of the
  *	  memory, and for a small hot set that fits in any TLB, cleared on its
  *	  own so that nothing else flushes the TLB in between.
+ *
+ * damon: not in the default parts.  The working-set estimate, and the CPU
+ *	  it costs, of DAMON's virtual-address monitoring of this process (the
+ *	  VMM) through /sys/kernel/mm/damon/admin, at DAMON's default sampling
+ *	  (5 ms samples, 100 ms aggregation) and tighter (1 ms, 20 ms), next
+ *	  to idle_bitmap clearing passes at 1 and 10 per second, while the
+ *	  vCPUs write a fixed hot set (-w percent of the units; the first ones,
+ *	  or scattered at random with -W) over and over and the rest stays
+ *	  cold.  Each method is measured over a window of -t seconds after a
+ *	  second of warm-up; the error is against the hot set's size.  See
+ *	  part_damon().  Without DAMON in the kernel it prints why and skips.
  *
  * Every measurement is repeated -r times (at least 5 for a report) in an
  * interleaved order; the median, minimum and maximum are printed.  Lines
@@ -76,14 +99,17 @@
  *   this explains: see PASS_ACCURACY_WARN.
  *
  * - page_idle only sees pages on the LRU.  Newly faulted pages may sit in a
- *   per-CPU batch for a while, hugetlb pages are never on the LRU (page_idle
- *   is not measured with hugetlb backing), and tail pages of a THP are
- *   skipped, its head stands for the whole folio.
+ *   per-CPU batch for a while, hugetlb pages (2M and 1G) are never on the
+ *   LRU (page_idle is not measured with hugetlb backing), and tail pages of
+ *   a THP are skipped, its head stands for the whole folio.
  *
  * - Noise.  Other work on the machine changes timings between repetitions;
  *   the methods are interleaved within each repetition so that drift hits
  *   all of them alike, and the spread is printed.
  */
+#include <dirent.h>
+#include <emmintrin.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -135,11 +161,15 @@
  */
 #define PASS_ACCURACY_WARN	0.90
 
-#define PARTS_ALL		"pass,guest,size,flush"
+#define PARTS_ALL		"pass,guest,size,flush,damon"
+/* The damon part takes minutes and needs DAMON: only when asked for. */
+#define PARTS_DEFAULT		"pass,guest,size,flush"
 
-enum part { PART_PASS, PART_GUEST, PART_SIZE, PART_FLUSH, NR_PARTS };
+enum part { PART_PASS, PART_GUEST, PART_SIZE, PART_FLUSH, PART_DAMON, NR_PARTS };
 
-static const char * const part_name[NR_PARTS] = { "pass", "guest", "size", "flush" };
+static const char * const part_name[NR_PARTS] = {
+	"pass", "guest", "size", "flush", "damon",
+};
 
 /* Which pages the guest writes: units in a pattern. */
 enum pattern_kind { PAT_NONE, PAT_ALL, PAT_RANDOM, PAT_ALTERNATE, PAT_HOT };
@@ -150,6 +180,10 @@ struct pattern {
 	uint64_t seed;
 	uint32_t unit_shift;	/* a unit is 2^unit_shift 4K pages */
 };
+
+/* unit_shift of 2M and 1G units. */
+#define UNIT_SHIFT_2M		9
+#define UNIT_SHIFT_1G		18
 
 enum guest_op { GUEST_TOUCH, GUEST_SPIN };
 
@@ -242,6 +276,9 @@ struct perf_params {
 	int guest_ms;		/* each guest throughput measurement */
 	int refault_pct;	/* share of its memory each vCPU zaps per round */
 	uint64_t naive_max;	/* largest memory for the naive page_idle loop */
+	int hot_pct;		/* damon: the hot set, percent of the units */
+	bool hot_scatter;	/* damon: hot units at random, not the first ones */
+	int window_s;		/* damon: seconds of each measurement */
 };
 
 enum vcpu_job { JOB_RUN, JOB_ROUNDS, JOB_EXIT };
@@ -294,6 +331,29 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Sleep until CLOCK_MONOTONIC reaches @ns; a signal cuts it short. */
+static void sleep_until(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Sleep until the next multiple of @period_ns since @start_ns. */
+static void sleep_to_next_period(uint64_t start_ns, uint64_t period_ns)
+{
+	sleep_until(start_ns + ((mono_ns() - start_ns) / period_ns + 1) * period_ns);
+}
+
+/* The CPU time of the calling thread, in ns. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -428,6 +488,12 @@ static uint64_t size_mib(const struct perf_vm *v)
 	return v->npages * IDLE_PAGE_SIZE >> 20;
 }
 
+/* The unit of the guest's patterns: one backing page. */
+static const char *unit_name(const struct perf_vm *v)
+{
+	return v->unit_shift >= UNIT_SHIFT_1G ? "1G" : v->unit_shift ? "2M" : "4K";
+}
+
 /* vCPU worker threads: they block between jobs, so that idle ones use no CPU. */
 
 static void vcpu_step(struct vcpu_worker *w)
@@ -445,11 +511,13 @@ static void vcpu_rounds(struct vcpu_worker *w)
 	struct perf_vm *v = w->v;
 	uint64_t size = va->pages * IDLE_PAGE_SIZE;
 	uint8_t *hva = (uint8_t *)v->start + size * w->idx;
-	uint64_t zap = size * v->p->refault_pct / 100 / IDLE_HUGE_SIZE * IDLE_HUGE_SIZE;
+	/* Whole 2M ranges, or whole backing pages if larger (hugetlb 1G). */
+	uint64_t gran = max(IDLE_HUGE_SIZE, IDLE_PAGE_SIZE << v->unit_shift);
+	uint64_t zap = size * v->p->refault_pct / 100 / gran * gran;
 	uint64_t off = 0, t0 = now_ns();
 
 	if (v->p->refault_pct && !zap)
-		zap = IDLE_HUGE_SIZE;
+		zap = gran;
 	w->pages = 0;
 	while (!READ_ONCE(v->rounds_stop)) {
 		vcpu_step(w);
@@ -669,7 +737,7 @@ static void ib_pass(struct ib_ctx *c, bool use_read, uint64_t flags, uint64_t st
  */
 static void ib_reported(struct perf_vm *v, const struct ib_result *r)
 {
-	uint64_t i, small = 0, huge = 0, small_a = 0, huge_a = 0;
+	uint64_t i, small = 0, huge = 0, giga = 0, small_a = 0, huge_a = 0, giga_a = 0;
 	struct idle_map m;
 
 	idle_map_init(&m, v->start, v->npages);
@@ -686,13 +754,16 @@ static void ib_reported(struct perf_vm *v, const struct ib_result *r)
 		if (IDLE_MAP_SIZE(s) == IDLE_BITMAP_SIZE_4K) {
 			small++;
 			small_a += a;
-		} else {
+		} else if (IDLE_MAP_SIZE(s) == IDLE_BITMAP_SIZE_2M) {
 			huge++;
 			huge_a += a;
+		} else {
+			giga++;
+			giga_a += a;
 		}
 	}
-	v->sptes = small + huge / IDLE_PAGES_PER_HUGE;
-	v->young_sptes = small_a + huge_a / IDLE_PAGES_PER_HUGE;
+	v->sptes = small + huge / IDLE_PAGES_PER_HUGE + giga / IDLE_PAGES_PER_GIGA;
+	v->young_sptes = small_a + huge_a / IDLE_PAGES_PER_HUGE + giga_a / IDLE_PAGES_PER_GIGA;
 	idle_map_free(&m);
 }
 
@@ -1040,13 +1111,89 @@ static void print_ratio(const struct perf_vm *v, const char *a, const char *b,
 	       b, stats_median(sa) / stats_median(sb), stats_min(sa) / stats_min(sb));
 }
 
+/*
+ * The physical-limit proxy: a sequential read in user space of as many u64
+ * as a pass visits leaf SPTEs, what a walk that only loaded each leaf SPTE
+ * once would cost.  The loads are plain and summed in SSE2 registers, four
+ * sums apart so that the adds do not wait on each other: nothing stops the
+ * read from going as fast as the memory allows, and the sum is kept, so
+ * that it cannot be left out.
+ *
+ * One read of 262144 u64 (1 GiB of 4K, 2 MiB) takes about 100 us natively,
+ * and fewer u64 (2M backing) much less: one read between two TSC reads
+ * would be at the mercy of a single interrupt, and a read repeated over the
+ * same array would come from the cache that the previous one filled, as
+ * the SPTEs of a pass, with the guest running since the last one, need not.
+ * So each measurement reads PROXY_MIN_BYTES or more: distinct copies of the
+ * array one after the other, each as long as the SPTEs, and divides its
+ * time (from the TSC) by the number of copies.  The memory is written
+ * first, so that no page fault is timed.
+ */
+#define PROXY_MIN_BYTES		(64UL << 20)
+
+struct proxy {
+	uint64_t *buf;
+	uint64_t n;		/* u64 per read: the leaf SPTEs */
+	uint64_t stride;	/* u64 from one copy to the next: n rounded up to 8 */
+	uint64_t copies;
+};
+
+static uint64_t proxy_sink;
+
+static void proxy_init(struct proxy *px, uint64_t n)
+{
+	uint64_t i;
+
+	px->n = max(n, 1UL);
+	px->stride = (px->n + 7) & ~7UL;
+	px->copies = max(PROXY_MIN_BYTES / (px->stride * 8), 1UL);
+	TEST_ASSERT(!posix_memalign((void **)&px->buf, 64, px->stride * px->copies * 8),
+		    "out of memory");
+	for (i = 0; i < px->stride * px->copies; i++)
+		px->buf[i] = i;
+}
+
+static uint64_t proxy_sum(const uint64_t *a, uint64_t n)
+{
+	const __m128i *p = (const __m128i *)a;
+	__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+	uint64_t i;
+
+	for (i = 0; i + 8 <= n; i += 8, p += 4) {
+		s0 = _mm_add_epi64(s0, _mm_load_si128(p));
+		s1 = _mm_add_epi64(s1, _mm_load_si128(p + 1));
+		s2 = _mm_add_epi64(s2, _mm_load_si128(p + 2));
+		s3 = _mm_add_epi64(s3, _mm_load_si128(p + 3));
+	}
+	s0 = _mm_add_epi64(_mm_add_epi64(s0, s1), _mm_add_epi64(s2, s3));
+	s0 = _mm_add_epi64(s0, _mm_unpackhi_epi64(s0, s0));
+	for (; i < n; i++)
+		s0 = _mm_add_epi64(s0, _mm_cvtsi64_si128(a[i]));
+	return _mm_cvtsi128_si64(s0);
+}
+
+/* The time of one read of the px->n u64, in ms. */
+static double proxy_read_ms(struct proxy *px)
+{
+	uint64_t c, sum = 0, t0 = now_ns();
+
+	for (c = 0; c < px->copies; c++)
+		sum += proxy_sum(px->buf + c * px->stride, px->n);
+	WRITE_ONCE(proxy_sink, sum);
+	return ms_since(t0) / px->copies;
+}
+
 static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 {
 	struct method_stats st[NR_METHODS] = {};
 	struct ib_result r = {};
 	struct pattern pat = { .kind = PAT_RANDOM, .arg = 50, .unit_shift = v->unit_shift };
+	struct proxy px = {};
+	struct stats proxy_ms = {};
+	const struct stats *ms;
 	char extra[160], work[80];
 	int rep, k, m;
+	double t;
 
 	for (m = 0; m < NR_METHODS; m++)
 		st[m].on = v->p->methods[m] && (m < M_PI_BATCHED || v->page_idle);
@@ -1059,7 +1206,7 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 		printf("# pass: naive page_idle loop not measured above %lu MiB (-n)\n",
 		       v->p->naive_max >> 20);
 	printf("# pass: %lu MiB %s, %d repetitions, half of the %s pages written per pass\n",
-	       size_mib(v), v->backing, v->p->reps, v->unit_shift ? "2M" : "4K");
+	       size_mib(v), v->backing, v->p->reps, unit_name(v));
 
 	/* Rep -1 warms up: page_idle must have marked the pages once. */
 	for (rep = -1; rep < v->p->reps; rep++) {
@@ -1070,13 +1217,24 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 			pat.seed = (rep + 1) * NR_METHODS + m;
 			pass_one(v, m, ib, pi, &r, &st[m], &pat, rep >= 0);
 		}
+		/* The proxy reads as many u64 as the peek visited leaf SPTEs. */
+		if (st[M_IB_PEEK].on) {
+			if (!px.buf)
+				proxy_init(&px, v->sptes);
+			t = proxy_read_ms(&px);
+			if (rep >= 0)
+				stats_add(&proxy_ms, t);
+		}
 		if (rep >= 0) {
 			printf("# pass: repetition %d:", rep + 1);
 			for (m = 0; m < NR_METHODS; m++) {
 				if (st[m].on)
 					printf(" %.1f", st[m].ms.v[rep]);
 			}
-			printf(" ms\n");
+			printf(" ms");
+			if (proxy_ms.n)
+				printf("; u64 read %.3f ms", proxy_ms.v[rep]);
+			printf("\n");
 		}
 		fflush(stdout);
 	}
@@ -1104,6 +1262,26 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 	if (st[M_PI_NAIVE].on && st[M_IB_IOCTL].on)
 		print_ratio(v, "page_idle naive (no claim)", "IDLE_BITMAP_SCAN",
 			    &st[M_PI_NAIVE].ms, &st[M_IB_IOCTL].ms);
+
+	/* Leaf SPTEs, peek median and minimum over those of the u64 read. */
+	if (st[M_IB_PEEK].on) {
+		ms = &st[M_IB_PEEK].ms;
+		if (st[M_IB_PEEK].sptes != px.n)
+			printf("# proxy: the peek visited %lu leaf SPTEs, the read has %lu u64\n",
+			       st[M_IB_PEEK].sptes, px.n);
+		printf("@proxy | %lu MiB | %s | %lu | %.3f | %.3f | %.1fx | %.1fx |\n",
+		       size_mib(v), v->backing, px.n, stats_median(ms), stats_median(&proxy_ms),
+		       stats_median(ms) / stats_median(&proxy_ms),
+		       stats_min(ms) / stats_min(&proxy_ms));
+		free(px.buf);
+	}
+	/* Leaf SPTEs, clearing pass median, ns per 4K page and per leaf SPTE. */
+	if (st[M_IB_IOCTL].on) {
+		t = stats_median(&st[M_IB_IOCTL].ms) * 1e6;
+		printf("@scale | %lu MiB | %s | %lu | %.3f | %.3f | %.3f |\n", size_mib(v),
+		       v->backing, st[M_IB_IOCTL].sptes, t / 1e6, t / v->npages,
+		       st[M_IB_IOCTL].sptes ? t / st[M_IB_IOCTL].sptes : 0);
+	}
 	idle_recs_free(&r.recs);
 }
 
@@ -1114,13 +1292,16 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
  * many CPUs as the machine has cores, shared with whatever else runs there,
  * so a second busy vCPU alone slows the guest; the burner measures that.
  */
-enum scan_kind { SCAN_NONE, SCAN_BURN, SCAN_IB, SCAN_IB_NO_FLUSH, SCAN_PI, NR_SCANS };
+enum scan_kind {
+	SCAN_NONE, SCAN_BURN, SCAN_IB, SCAN_IB_NO_FLUSH, SCAN_IB_1S, SCAN_PI, NR_SCANS
+};
 
 static const char * const scan_name[NR_SCANS] = {
 	"no scanner",
 	"CPU burner (control: a busy process, no scan)",
 	"idle_bitmap IDLE_BITMAP_SCAN (clear)",
 	"idle_bitmap IDLE_BITMAP_SCAN (clear, NO_FLUSH)",
+	"idle_bitmap IDLE_BITMAP_SCAN (clear, 1 pass/s)",
 	"page_idle + pagemap, batched",
 };
 
@@ -1151,10 +1332,15 @@ static void scanner_on_term(int sig)
 	WRITE_ONCE(scanner_stop, true);
 }
 
+/*
+ * Scan until SIGTERM: flat out, or (SCAN_IB_1S) one pass at the start of
+ * each second since the first, sleeping in between; SIGTERM cuts the sleep
+ * short.
+ */
 static void scanner_loop(struct scanner *s)
 {
 	uint64_t flags = IDLE_BITMAP_SCAN_CLEAR;
-	uint64_t t0;
+	uint64_t t0, start = mono_ns();
 
 	while (!READ_ONCE(scanner_stop)) {
 		switch (s->kind) {
@@ -1162,6 +1348,12 @@ static void scanner_loop(struct scanner *s)
 			/* Look at the stop flag every millisecond. */
 			for (t0 = now_ns(); now_ns() - t0 < 1000000;)
 				;
+			continue;
+		case SCAN_IB_1S:
+			ib_pass(&s->ib, false, flags, s->v->start, s->v->end, &s->r);
+			s->passes++;
+			if (!READ_ONCE(scanner_stop))
+				sleep_to_next_period(start, NSEC_PER_SEC);
 			continue;
 		case SCAN_IB_NO_FLUSH:
 			flags |= IDLE_BITMAP_SCAN_NO_FLUSH;
@@ -1193,7 +1385,7 @@ static int scanner_main(int argc, char *argv[])
 	tsc_per_ns = atof(argv[7]) / 1000;
 	pin_to(atoi(argv[8]));
 	signal(SIGTERM, scanner_on_term);
-	if (s.kind == SCAN_IB || s.kind == SCAN_IB_NO_FLUSH)
+	if (s.kind == SCAN_IB || s.kind == SCAN_IB_NO_FLUSH || s.kind == SCAN_IB_1S)
 		ib_ctx_init(&s.ib, pid, strtoull(argv[6], NULL, 0));
 	else if (s.kind == SCAN_PI)
 		pi_ctx_init(&s.pi, pid, &v);
@@ -1383,16 +1575,19 @@ static void part_size(struct perf_vm *v, struct ib_ctx *ib)
 	struct ib_ctx big = *ib;
 	struct ib_result r = {};
 	struct idle_map map;
-	const char *suffix = us ? " (2M pages)" : "";
 	double hit, idle_ok, np = v->npages;
+	char suffix[16] = "";
 	size_t c;
+
+	if (us)
+		snprintf(suffix, sizeof(suffix), " (%s pages)", unit_name(v));
 
 	/* One call if it fits, so that the records are those of the state only. */
 	big.cap = cap;
 	big.buf = malloc(cap * 8);
 	TEST_ASSERT(big.buf, "out of memory");
 	idle_map_init(&map, v->start, v->npages);
-	printf("# size: %lu MiB %s, units of %s\n", size_mib(v), v->backing, us ? "2M" : "4K");
+	printf("# size: %lu MiB %s, units of %s\n", size_mib(v), v->backing, unit_name(v));
 	for (c = 0; c < ARRAY_SIZE(cases); c++) {
 		ib_pass(&big, false, IDLE_BITMAP_SCAN_CLEAR, v->start, v->end, &r);
 		guest_touch_all_vcpus(v, &cases[c].pat);
@@ -1515,7 +1710,7 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 	double t, x;
 
 	printf("# flush: %lu MiB %s, %d repetitions; hot set: %d %s pages\n", size_mib(v),
-	       v->backing, v->p->reps, PERF_HOT_UNITS, v->unit_shift ? "2M" : "4K");
+	       v->backing, v->p->reps, PERF_HOT_UNITS, unit_name(v));
 	check_spare_cpu(v, "flush");
 	for (rep = 0; rep < v->p->reps; rep++) {
 		for (set = 0; set < 2; set++) {
@@ -1544,6 +1739,386 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 			print_stats_row("flush", v, what, &ms[set][f], NULL);
 			print_stats_row("accuracy", v, what, &acc[set][f], extra);
 		}
+	}
+}
+
+/* Part "damon". */
+
+/*
+ * DAMON's virtual-address monitoring of this process, the VMM, against
+ * idle_bitmap's clearing passes, on the same hot set.
+ *
+ * What DAMON sees (mm/damon/vaddr.c): every sampling interval it picks one
+ * address at random in each of its regions and tests, then clears, the
+ * Accessed bit of its mapping in the VMM's page table.  The test also asks
+ * the secondary MMUs: damon_va_young() calls mmu_notifier_test_young(),
+ * which for KVM reads the Accessed bit of the SPTE (kvm_test_age_gfn()),
+ * and the clear (damon_ptep_mkold() through ptep_clear_young_notify(),
+ * damon_hugetlb_mkold() through mmu_notifier_clear_young()) clears the
+ * SPTE's as well (kvm_age_gfn()), without a TLB flush.  The guest sets only
+ * the Accessed bits of the SPTEs, so it is through KVM's notifier that DAMON
+ * sees the guest at all.  A region's nr_accesses is the number of samples
+ * of an aggregation interval that found its address accessed; the regions
+ * are split and merged by those counts, 10 to 1000 of them for the whole
+ * address space of the process, of which the memslot is one part.  A 4K
+ * page that is not on the LRU is never found accessed (damon_get_folio()).
+ *
+ * The estimate: for DAMON, the bytes of the regions with nr_accesses > 0,
+ * clipped to the memslot, at the end of the window: read through a "stat"
+ * scheme that matches every region, after "update_schemes_tried_regions";
+ * for idle_bitmap, the bytes that the last clearing pass of the window
+ * reported ACCESSED, that is what the guest wrote in the last second (1
+ * pass/s) or tenth of a second (10 passes/s), not a union over passes.
+ * The truth: the hot set, which the guest goes over again and again; its
+ * loops per second are printed, so that one can check that a loop fits in
+ * the shortest window, 100 ms.  The error printed is the median over the
+ * repetitions of |estimate - truth| / truth.
+ *
+ * CPU: kdamond's CPU time, from /proc/PID/schedstat (time on a CPU, in ns)
+ * where the kernel has it (CONFIG_SCHED_INFO), else utime + stime from
+ * /proc/PID/stat (in clock ticks); and the CPU time of the thread that
+ * makes the passes (CLOCK_THREAD_CPUTIME_ID; it also decodes the records,
+ * as a user would).  Both over the window, per second of it.
+ */
+#define DAMON_ADMIN		"/sys/kernel/mm/damon/admin"
+#define DAMON_KD		DAMON_ADMIN "/kdamonds/0"
+#define DAMON_CTX		DAMON_KD "/contexts/0"
+#define DAMON_ATTRS		DAMON_CTX "/monitoring_attrs"
+#define DAMON_SCHEME		DAMON_CTX "/schemes/0"
+/* Seconds of monitoring, or of passes, before each measured window. */
+#define DAMON_WARMUP_S		1
+
+enum wss_method { WSS_DAMON, WSS_DAMON_TIGHT, WSS_IB_1, WSS_IB_10, NR_WSS };
+
+static const struct wss_setting {
+	const char *method;
+	const char *setting;
+	unsigned long sample_us, aggr_us;	/* DAMON */
+	unsigned long period_ms;		/* idle_bitmap */
+} wss_setting[NR_WSS] = {
+	{ "DAMON", "default (5ms/100ms)", 5000, 100000, 0 },
+	{ "DAMON", "tight (1ms/20ms)", 1000, 20000, 0 },
+	{ "idle_bitmap", "1 pass/s", 0, 0, 1000 },
+	{ "idle_bitmap", "10 passes/s", 0, 0, 100 },
+};
+
+struct wss_sample {
+	double bytes;		/* the estimate */
+	double cpu;		/* ms of CPU per second */
+	uint64_t n;		/* DAMON: regions in the memslot; idle_bitmap: passes */
+};
+
+static bool damon_owned;
+
+/* Write @val to the DAMON sysfs file @path; returns 0 or an errno. */
+static int damon_write(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), n;
+	int fd = open(path, O_WRONLY), err;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, val, len);
+	err = n == len ? 0 : n < 0 ? errno : EIO;
+	close(fd);
+	return err;
+}
+
+static void damon_set(const char *path, const char *val)
+{
+	int err = damon_write(path, val);
+
+	TEST_ASSERT(!err, "writing '%s' to %s failed: %s", val, path, strerror(err));
+}
+
+static void damon_set_ul(const char *path, unsigned long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", val);
+	damon_set(path, buf);
+}
+
+static bool read_long(const char *path, long *val)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fscanf(f, "%ld", val) == 1;
+	fclose(f);
+	return ok;
+}
+
+/* Stop and remove the kdamond that damon_setup() made. */
+static void damon_cleanup(void)
+{
+	if (!damon_owned)
+		return;
+	damon_write(DAMON_KD "/state", "off");
+	damon_write(DAMON_ADMIN "/kdamonds/nr_kdamonds", "0");
+	damon_owned = false;
+}
+
+/*
+ * Kdamond 0, with one context that monitors this process and one "stat"
+ * scheme that matches every region: its tried regions are the result.
+ * Returns false, with the reason in @why, where DAMON cannot be measured.
+ */
+static bool damon_setup(char *why, size_t len)
+{
+	char pid[16];
+	const char * const set[][2] = {
+		{ DAMON_ADMIN "/kdamonds/nr_kdamonds", "1" },
+		{ DAMON_KD "/contexts/nr_contexts", "1" },
+		{ DAMON_CTX "/operations", "vaddr" },
+		{ DAMON_CTX "/targets/nr_targets", "1" },
+		{ DAMON_CTX "/targets/0/pid_target", pid },
+		{ DAMON_ATTRS "/nr_regions/max", "1000" },
+		{ DAMON_ATTRS "/nr_regions/min", "10" },
+		{ DAMON_ATTRS "/intervals/update_us", "1000000" },
+		{ DAMON_CTX "/schemes/nr_schemes", "1" },
+		{ DAMON_SCHEME "/action", "stat" },
+		{ DAMON_SCHEME "/access_pattern/sz/max", "18446744073709551615" },
+		{ DAMON_SCHEME "/access_pattern/nr_accesses/max", "4294967295" },
+		{ DAMON_SCHEME "/access_pattern/age/max", "4294967295" },
+	};
+	long nr;
+	size_t i;
+	int err;
+
+	if (access(DAMON_ADMIN, F_OK)) {
+		snprintf(why, len, "no %s (needs CONFIG_DAMON_SYSFS and CONFIG_DAMON_VADDR)",
+			 DAMON_ADMIN);
+		return false;
+	}
+	if (!read_long(DAMON_ADMIN "/kdamonds/nr_kdamonds", &nr) || nr) {
+		snprintf(why, len, "kdamonds are set up already: not touched");
+		return false;
+	}
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	damon_owned = true;
+	atexit(damon_cleanup);
+	for (i = 0; i < ARRAY_SIZE(set); i++) {
+		err = damon_write(set[i][0], set[i][1]);
+		if (err) {
+			snprintf(why, len, "writing '%s' to %s failed: %s%s", set[i][1],
+				 set[i][0], strerror(err), strstr(set[i][0], "operations") ?
+				 " (no CONFIG_DAMON_VADDR?)" : "");
+			damon_cleanup();
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The CPU time of task @pid in ns; *@exact tells whether it came from
+ * /proc/PID/schedstat, in ns, rather than /proc/PID/stat, in clock ticks.
+ */
+static uint64_t task_cpu_ns(long pid, bool *exact)
+{
+	unsigned long ut, st;
+	char path[64], buf[512], *p;
+	uint64_t ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &ns) != 1)
+			ns = 0;
+		fclose(f);
+	}
+	*exact = ns;
+	if (ns)
+		return ns;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	TEST_ASSERT(f && fgets(buf, sizeof(buf), f), "cannot read %s", path);
+	fclose(f);
+	/* After the command, which may hold spaces: the state, ..., utime (14), stime. */
+	p = strrchr(buf, ')');
+	TEST_ASSERT(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st) == 2, "cannot parse %s", path);
+	return (ut + st) * 1000000000ULL / sysconf(_SC_CLK_TCK);
+}
+
+static unsigned long damon_region_field(const char *region, const char *field)
+{
+	char path[160];
+	long val;
+
+	snprintf(path, sizeof(path), DAMON_SCHEME "/tried_regions/%s/%s", region, field);
+	TEST_ASSERT(read_long(path, &val), "cannot read %s", path);
+	return val;
+}
+
+/* Monitor with DAMON: a warm-up, then the window, then the regions. */
+static void damon_measure(struct perf_vm *v, const struct wss_setting *ws,
+			  struct wss_sample *out, bool *exact)
+{
+	uint64_t c0, c1, t0, t1, a, b;
+	unsigned long start, end;
+	struct dirent *de;
+	long pid;
+	DIR *d;
+
+	memset(out, 0, sizeof(*out));
+	damon_set_ul(DAMON_ATTRS "/intervals/sample_us", ws->sample_us);
+	damon_set_ul(DAMON_ATTRS "/intervals/aggr_us", ws->aggr_us);
+	damon_set(DAMON_KD "/state", "on");
+	TEST_ASSERT(read_long(DAMON_KD "/pid", &pid) && pid > 0, "no kdamond after 'on'");
+	usleep(DAMON_WARMUP_S * 1000000);
+	c0 = task_cpu_ns(pid, exact);
+	t0 = mono_ns();
+	sleep_until(t0 + v->p->window_s * NSEC_PER_SEC);
+	c1 = task_cpu_ns(pid, exact);
+	t1 = mono_ns();
+	out->cpu = (c1 - c0) / 1e6 / ((t1 - t0) / 1e9);
+
+	/* Returns once kdamond has listed its regions, after an aggregation. */
+	damon_set(DAMON_KD "/state", "update_schemes_tried_regions");
+	d = opendir(DAMON_SCHEME "/tried_regions");
+	TEST_ASSERT(d, "cannot open %s", DAMON_SCHEME "/tried_regions");
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		start = damon_region_field(de->d_name, "start");
+		end = damon_region_field(de->d_name, "end");
+		a = max(start, v->start);
+		b = min(end, v->end);
+		if (a >= b)
+			continue;
+		out->n++;
+		if (damon_region_field(de->d_name, "nr_accesses"))
+			out->bytes += b - a;
+	}
+	closedir(d);
+	damon_set(DAMON_KD "/state", "off");
+}
+
+/*
+ * Clearing passes every @period_ns for @dur_ns, the first at once; after a
+ * pass that overran its period the next starts at once.  Returns the
+ * number of passes; @r holds the answer of the last one.
+ */
+static uint64_t ib_periodic(struct perf_vm *v, struct ib_ctx *ib, uint64_t period_ns,
+			    uint64_t dur_ns, struct ib_result *r)
+{
+	uint64_t start = mono_ns(), next = start, passes = 0;
+
+	while (next < start + dur_ns) {
+		sleep_until(next);
+		ib_pass(ib, false, IDLE_BITMAP_SCAN_CLEAR, v->start, v->end, r);
+		passes++;
+		next = max(next + period_ns, mono_ns());
+	}
+	sleep_until(start + dur_ns);
+	return passes;
+}
+
+static void ib_wss_measure(struct perf_vm *v, struct ib_ctx *ib, const struct wss_setting *ws,
+			   struct wss_sample *out)
+{
+	uint64_t period = ws->period_ms * 1000000ULL, c0, t0;
+	struct ib_result r = {};
+
+	ib_periodic(v, ib, period, DAMON_WARMUP_S * NSEC_PER_SEC, &r);
+	c0 = thread_cpu_ns();
+	t0 = mono_ns();
+	out->n = ib_periodic(v, ib, period, v->p->window_s * NSEC_PER_SEC, &r);
+	out->cpu = (thread_cpu_ns() - c0) / 1e6 / ((mono_ns() - t0) / 1e9);
+	out->bytes = r.pages[IBD_ACCESSED] * IDLE_PAGE_SIZE;
+	idle_recs_free(&r.recs);
+}
+
+static void part_damon(struct perf_vm *v, struct ib_ctx *ib)
+{
+	const struct perf_params *p = v->p;
+	uint64_t units = v->npages >> v->unit_shift, unit_bytes = IDLE_PAGE_SIZE << v->unit_shift;
+	struct pattern hot = { .unit_shift = v->unit_shift };
+	struct stats est[NR_WSS] = {}, err[NR_WSS] = {}, cpu[NR_WSS] = {};
+	const struct wss_setting *ws;
+	struct wss_sample s;
+	bool damon, exact = true;
+	double truth = 0, d;
+	uint64_t u, l0, t0;
+	char why[256];
+	int rep, k, m;
+
+	if (p->hot_scatter) {
+		hot.kind = PAT_RANDOM;
+		hot.arg = p->hot_pct;
+		hot.seed = 7001;
+	} else {
+		hot.kind = PAT_HOT;
+		hot.arg = max(units * p->hot_pct / 100, 1UL);
+	}
+	for (u = 0; u < units; u++)
+		truth += pattern_has(&hot, u) ? unit_bytes : 0;
+	printf("# damon: %lu MiB %s, %d repetitions, hot set: %s %d%% of the %lu %s pages",
+	       size_mib(v), v->backing, p->reps, p->hot_scatter ? "a random" : "the first",
+	       p->hot_pct, units, unit_name(v));
+	printf(", %.1f MiB, written over and over; %d s windows after %d s of warm-up\n",
+	       truth / (1 << 20), p->window_s, DAMON_WARMUP_S);
+	if (!truth) {
+		printf("# damon: the hot set is empty: not measured\n");
+		return;
+	}
+	if (truth == units * unit_bytes)
+		printf("# WARNING: damon: the hot set is all of the memory\n");
+	damon = damon_setup(why, sizeof(why));
+	if (!damon)
+		printf("# damon: %s: DAMON not measured\n", why);
+	check_spare_cpu(v, "damon");
+
+	memset(v->cmd->loops, 0, sizeof(v->cmd->loops));
+	guest_set(v, GUEST_SPIN, &hot);
+	vcpus_start(v, JOB_RUN);
+	guest_wait_loops(v, 1);
+	for (rep = 0; rep < p->reps; rep++) {
+		printf("# damon: repetition %d:", rep + 1);
+		for (k = 0; k < NR_WSS; k++) {
+			m = (k + rep) % NR_WSS;
+			ws = &wss_setting[m];
+			if (m <= WSS_DAMON_TIGHT && !damon)
+				continue;
+			l0 = guest_loops_min(v);
+			t0 = mono_ns();
+			if (m <= WSS_DAMON_TIGHT)
+				damon_measure(v, ws, &s, &exact);
+			else
+				ib_wss_measure(v, ib, ws, &s);
+			d = s.bytes > truth ? s.bytes - truth : truth - s.bytes;
+			stats_add(&est[m], s.bytes / (1 << 20));
+			stats_add(&err[m], 100 * d / truth);
+			stats_add(&cpu[m], s.cpu);
+			printf(" %s %s %.1f MiB, %.3f ms/s, %lu %s, guest %.1f loops/s;",
+			       ws->method, ws->setting, s.bytes / (1 << 20), s.cpu, s.n,
+			       m <= WSS_DAMON_TIGHT ? "regions in the memslot" : "passes",
+			       (guest_loops_min(v) - l0) / ((mono_ns() - t0) / 1e9));
+		}
+		printf("\n");
+		fflush(stdout);
+	}
+	WRITE_ONCE(v->cmd->stop, 1);
+	vcpus_wait(v);
+	if (damon) {
+		damon_cleanup();
+		printf("# damon: kdamond's CPU time from %s\n", exact ?
+		       "/proc/PID/schedstat (ns)" : "/proc/PID/stat (utime + stime, clock ticks)");
+	}
+
+	/* Medians: the estimate, the truth, the error in percent, CPU ms per s. */
+	for (m = 0; m < NR_WSS; m++) {
+		if (!est[m].n)
+			continue;
+		printf("@damon | %lu MiB | %s | %s | %s | %.1f | %.1f | %.1f | %.3f |\n",
+		       size_mib(v), v->backing, wss_setting[m].method, wss_setting[m].setting,
+		       stats_median(&est[m]), truth / (1 << 20), stats_median(&err[m]),
+		       stats_median(&cpu[m]));
 	}
 }
 
@@ -1580,15 +2155,16 @@ static void check_mapping(struct perf_vm *v, struct ib_ctx *ib)
 static void run(struct perf_params *p)
 {
 	struct perf_vm *v = calloc(1, sizeof(*v));
+	uint64_t t0, pagesz = get_backing_src_pagesz(p->backing);
 	struct ib_ctx ib;
 	struct pi_ctx pi;
-	uint64_t t0;
 	int i;
 
 	TEST_ASSERT(v, "out of memory");
 	v->p = p;
 	v->backing = vm_mem_backing_src_alias(p->backing)->name;
-	v->unit_shift = get_backing_src_pagesz(p->backing) >= IDLE_HUGE_SIZE ? 9 : 0;
+	v->unit_shift = pagesz >= IDLE_GIGA_SIZE ? UNIT_SHIFT_1G :
+			pagesz >= IDLE_HUGE_SIZE ? UNIT_SHIFT_2M : 0;
 	v->page_idle = !is_backing_src_hugetlb(p->backing);
 	v->spare_cpu = sysconf(_SC_NPROCESSORS_ONLN) > p->nr_vcpus;
 
@@ -1626,6 +2202,8 @@ static void run(struct perf_params *p)
 		part_pass(v, &ib, &pi);
 	if (p->parts[PART_FLUSH])
 		part_flush(v, &ib);
+	if (p->parts[PART_DAMON])
+		part_damon(v, &ib);
 	/* Last: it zaps memory. */
 	if (p->parts[PART_GUEST])
 		part_guest(v);
@@ -1661,16 +2239,18 @@ static void parse_list(bool *on, const char * const *names, int n, const char *l
 static void help(const char *name)
 {
 	printf("usage: %s [-h] [-b bytes] [-s mem_type] [-v vcpus] [-r reps] [-B buf_bytes]\n"
-	       "          [-p parts] [-M methods] [-d ms] [-f percent] [-n bytes] [-T mhz]\n\n",
+	       "          [-p parts] [-M methods] [-d ms] [-f percent] [-n bytes] [-T mhz]\n"
+	       "          [-w percent] [-W] [-t seconds]\n\n",
 	       name);
 	printf(" -b: guest memory to measure, all vCPUs together, e.g. 256M or 1G\n"
-	       "     (default: 256M; a multiple of 2M per vCPU)\n");
+	       "     (default: 256M; a multiple of 2M per vCPU, of 1G with 1G pages)\n");
 	backing_src_help("-s");
 	printf(" -v: number of vCPUs (default: 1; the scanner needs a CPU of its own)\n");
 	printf(" -r: repetitions of each measurement (default: %d, the least for a report)\n",
 	       PERF_MIN_REPS);
 	printf(" -B: read() buffer and IDLE_BITMAP_SCAN vector in bytes (default: 1M)\n");
-	printf(" -p: parts to run, comma-separated, of %s (default: all)\n", PARTS_ALL);
+	printf(" -p: parts to run, comma-separated, of %s\n"
+	       "     (default: %s; damon only when named)\n", PARTS_ALL, PARTS_DEFAULT);
 	printf(" -M: methods of the pass part, of %s (default: all)\n", METHODS_ALL);
 	printf(" -d: milliseconds of each guest throughput measurement (default: 3000)\n");
 	printf(" -f: percent of its memory each vCPU zaps after each round of the guest\n"
@@ -1678,6 +2258,10 @@ static void help(const char *name)
 	printf(" -n: time the naive page_idle loop only up to this much memory\n"
 	       "     (default: 64M; it takes about a second per MiB under TCG)\n");
 	printf(" -T: the TSC rate in MHz (default: measured against CLOCK_MONOTONIC)\n");
+	printf(" -w: damon: the hot set, in percent of the pages (default: 25)\n");
+	printf(" -W: damon: hot pages at random (default: the first ones, in one piece)\n");
+	printf(" -t: damon: seconds of each measurement, after %d s of warm-up (default: 5)\n",
+	       DAMON_WARMUP_S);
 	puts("");
 	exit(0);
 }
@@ -1693,16 +2277,19 @@ int main(int argc, char *argv[])
 		.guest_ms = 3000,
 		.refault_pct = 5,
 		.naive_max = 64UL << 20,
+		.hot_pct = 25,
+		.window_s = 5,
 	};
 	double tsc_mhz = 0;
+	uint64_t unit;
 	int opt;
 
 	if (argc > 1 && !strcmp(argv[1], SCANNER_ARG))
 		return scanner_main(argc, argv);
 
-	parse_list(p.parts, part_name, NR_PARTS, PARTS_ALL);
+	parse_list(p.parts, part_name, NR_PARTS, PARTS_DEFAULT);
 	parse_list(p.methods, method_key, NR_METHODS, METHODS_ALL);
-	while ((opt = getopt(argc, argv, "hb:s:v:r:B:p:M:d:f:n:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "hb:s:v:r:B:p:M:d:f:n:T:w:Wt:")) != -1) {
 		switch (opt) {
 		case 'b':
 			p.bytes = parse_size(optarg);
@@ -1738,6 +2325,15 @@ int main(int argc, char *argv[])
 			tsc_mhz = atof(optarg);
 			TEST_ASSERT(tsc_mhz > 0, "-T: the TSC rate in MHz");
 			break;
+		case 'w':
+			p.hot_pct = atoi_positive("Percent", optarg);
+			break;
+		case 'W':
+			p.hot_scatter = true;
+			break;
+		case 't':
+			p.window_s = atoi_positive("Seconds", optarg);
+			break;
 		case 'h':
 		default:
 			help(argv[0]);
@@ -1746,8 +2342,11 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(p.nr_vcpus <= PERF_MAX_VCPUS, "at most %d vCPUs", PERF_MAX_VCPUS);
 	TEST_ASSERT(p.reps <= PERF_MAX_REPS, "at most %d repetitions", PERF_MAX_REPS);
 	TEST_ASSERT(p.refault_pct <= 50, "-f: at most 50 percent");
-	TEST_ASSERT(p.bytes && !(p.bytes % (p.nr_vcpus * IDLE_HUGE_SIZE)),
-		    "-b must be a multiple of 2M per vCPU");
+	TEST_ASSERT(p.hot_pct <= 100, "-w: at most 100 percent");
+	/* Each vCPU's share: whole 2M ranges, or whole pages if larger. */
+	unit = max(IDLE_HUGE_SIZE, get_backing_src_pagesz(p.backing));
+	TEST_ASSERT(p.bytes && !(p.bytes % (p.nr_vcpus * unit)),
+		    "-b must be a multiple of %lu MiB per vCPU", unit >> 20);
 	if (p.reps < PERF_MIN_REPS)
 		printf("# WARNING: %d repetitions; a report needs at least %d\n", p.reps,
 		       PERF_MIN_REPS);
@@ -1759,7 +2358,12 @@ int main(int argc, char *argv[])
 		       "no " PAGE_IDLE_PATH " (needs CONFIG_IDLE_PAGE_TRACKING=y)");
 	if (p.backing == VM_MEM_SRC_ANONYMOUS_THP)
 		__TEST_REQUIRE(idle_thp_enable(), "THP is not available");
-	if (is_backing_src_hugetlb(p.backing))
+	/* 1G pages can only be reserved at boot (hugepagesz=1G hugepages=N). */
+	if (p.backing == VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB)
+		__TEST_REQUIRE(idle_hugetlb_1g_free() >= (long)(p.bytes / IDLE_GIGA_SIZE),
+			       "%lu free 1G hugetlb pages needed, %ld free",
+			       p.bytes / IDLE_GIGA_SIZE, idle_hugetlb_1g_free());
+	else if (is_backing_src_hugetlb(p.backing))
 		__TEST_REQUIRE(idle_hugetlb_reserve(p.bytes / IDLE_HUGE_SIZE + 16),
 			       "cannot reserve %lu hugetlb pages", p.bytes / IDLE_HUGE_SIZE + 16);
 
