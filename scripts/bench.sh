@@ -27,11 +27,11 @@ configuration read from the booted kernel and the guest's CPU count.
                    (build/runs/bench-*)
 
 Needs scripts/prepare-tree.sh done (scripts/test.sh does it).  Time on 2
-cores under TCG: about 35 minutes (an estimate: the set of this script has
-not been timed end to end yet; the committed runs of the earlier, smaller set
-took 20), plus the first build of the benchmark kernel (1700 s measured cold,
-sharing the cores with a scripts/test.sh boot; a minute or two after a
-change to the series); --quick about 10.
+cores under TCG, the benchmark kernel already built: about 20 minutes (1094 s
+measured for this set on a quiet machine; allow up to 30 on a shared one),
+--quick about 3 (151 s measured); plus the first build of the benchmark
+kernel (1700 s measured cold, sharing the cores with a scripts/test.sh
+boot; a minute or two after a change to the series).
 
 Environment (see also scripts/boot.sh --help):
   KVM_IDLE_KERNEL         boot this bzImage instead of the benchmark kernel

@@ -3,43 +3,35 @@
 #
 # Total Lost Samples: 0
 #
-# Samples: 843  of event 'cpu-clock'
-# Event count (approx.): 210750000
+# Samples: 9K of event 'cpu-clock'
+# Event count (approx.): 2378500000
 #
-# Overhead  Symbol                            
-# ........  ..................................
+# Overhead  Symbol                                    
+# ........  ..........................................
 #
-    62.40%  [k] lock_is_held_type
-     4.86%  [k] ib_scan
-     3.44%  [k] ib_next_change
-     3.32%  [k] _find_next_zero_bit
-     2.97%  [.] ib_take
-     2.14%  [k] ib_end_stretch
-     1.66%  [k] vm_normal_folio
-     1.54%  [k] __bitmap_set
-     1.30%  [k] debug_lockdep_rcu_enabled
-     1.30%  [k] ib_young_pte
-     1.30%  [k] rcu_lockdep_current_cpu_online
-     1.19%  [k] rcu_read_lock_held_common
-     1.07%  [k] ib_continue_at
-     0.83%  [k] _find_next_bit
-     0.71%  [k] is_accessed_spte
-     0.71%  [k] kvm_tdp_mmu_young_range
-     0.59%  [.] ib_count_extent
-     0.59%  [k] kvm_young_range_report
-     0.59%  [k] tdp_iter_next
-     0.47%  [k] ib_end_huge
-     0.47%  [k] ib_state
-     0.47%  [k] kvm_tdp_mmu_read_spte
-     0.47%  [k] lock_acquire
-     0.47%  [k] rcu_read_lock_held
-     0.36%  [k] finish_task_switch.isra.0
-     0.36%  [k] ib_emit
-     0.36%  [k] lock_release
-     0.36%  [k] pte_pfn
-     0.36%  [k] walk_pte_range_inner
+    46.25%  [k] pv_native_safe_halt
+    11.14%  [k] idle_bitmap_scan
+     6.18%  [k] tdp_mmu_young_pt.constprop.0
+     4.80%  [.] ib_take
+     4.61%  [k] idle_enc_end_stretch
+     3.92%  [k] vm_normal_folio
+     3.14%  [k] idle_win_state
+     2.92%  [k] idle_young_pmd
+     2.56%  [.] ib_count_extent
+     2.17%  [k] idle_enc_continue_at
+     1.50%  [k] idle_enc_end_huge
+     0.95%  [k] finish_task_switch.isra.0
+     0.71%  [k] _raw_spin_unlock_irqrestore
+     0.56%  [k] handle_softirqs
+     0.47%  [k] rep_movs_alternative
+     0.46%  [.] memcpy
+     0.40%  [k] generic_exec_single
+     0.38%  [k] vm_normal_page
+     0.34%  [k] idle_enc_emit
+     0.32%  [k] idle_enc_flush_mixed
+     0.32%  [k] sched_balance_rq
 
 
 #
-# (Tip: Show current config key-value pairs: perf config --list)
+# (Tip: Profiling branch (mis)predictions with: perf record -b / perf report)
 #

@@ -3,62 +3,47 @@
 #
 # Total Lost Samples: 0
 #
-# Samples: 186  of event 'cpu-clock'
-# Event count (approx.): 46500000
+# Samples: 3K of event 'cpu-clock'
+# Event count (approx.): 837750000
 #
-# Overhead  Symbol                                        
-# ........  ..............................................
+# Overhead  Symbol                                    
+# ........  ..........................................
 #
-    24.73%  [k] lock_is_held_type
-    13.44%  [k] lock_acquire
-     8.06%  [k] lock_release
-     6.99%  [k] ib_scan
-     5.91%  [k] finish_task_switch.isra.0
-     4.84%  [k] _raw_spin_unlock_irqrestore
-     4.84%  [k] generic_exec_single
-     2.15%  [k] do_syscall_64
-     2.15%  [k] ib_young_pmd
-     1.61%  [k] _find_next_zero_bit
-     1.61%  [k] ib_emit
-     1.08%  [.] __GI___ioctl
-     1.08%  [k] __bitmap_set
-     1.08%  [k] __mark_inode_dirty
-     1.08%  [k] _find_next_bit
-     1.08%  [k] seqcount_lockdep_reader_access.constprop.0
-     1.08%  [k] syscall_exit_to_user_mode
-     1.08%  [.] 0x00000000001c77e0
-     0.54%  [.] __GI___pthread_disable_asynccancel
-     0.54%  [k] __get_user_8
-     0.54%  [.] __poll
-     0.54%  [k] __x64_sys_ioctl
-     0.54%  [k] _copy_to_user
-     0.54%  [k] _raw_spin_unlock_irq
-     0.54%  [k] atime_needs_update
-     0.54%  [k] debug_lockdep_rcu_enabled
-     0.54%  [k] fput
-     0.54%  [k] generic_perform_write
-     0.54%  [k] ib_continue_at
-     0.54%  [k] inode_maybe_inc_iversion
-     0.54%  [k] ksys_read
-     0.54%  [k] ksys_write
-     0.54%  [k] kvm_mmu_notifier_young_range
-     0.54%  [k] mas_start
-     0.54%  [.] memcpy
-     0.54%  [k] mnt_get_write_access
-     0.54%  [k] perf_event_ctx_lock_nested
-     0.54%  [k] poll_freewait
-     0.54%  [k] rcu_lockdep_current_cpu_online
-     0.54%  [k] rep_movs_alternative
-     0.54%  [.] sem_post@GLIBC_2.2.5
-     0.54%  [k] syscall_exit_to_user_mode_prepare
-     0.54%  [k] x64_sys_call
-     0.54%  [.] 0x0000000000146f97
-     0.54%  [.] 0x0000000000146ffe
-     0.54%  [.] 0x0000000000158d6d
-     0.54%  [.] 0x00000000001c6f30
-     0.54%  [.] 0x00000000001dfbf0
+    39.87%  [k] pv_native_safe_halt
+     7.22%  [k] finish_task_switch.isra.0
+     6.18%  [k] _raw_spin_unlock_irqrestore
+     4.18%  [k] generic_exec_single
+     1.40%  [k] idle_bitmap_scan
+     1.37%  [k] handle_softirqs
+     1.34%  [k] __bitmap_set
+     1.28%  [k] sched_balance_rq
+     1.13%  [k] _find_next_zero_bit
+     1.10%  [k] idle_young_pmd
+     0.87%  [k] rep_movs_alternative
+     0.84%  [k] idle_win_is_huge
+     0.78%  [k] kvm_tdp_mmu_young_range
+     0.72%  [k] _raw_spin_unlock_irq
+     0.63%  [k] memset_orig
+     0.51%  [k] tick_nohz_idle_exit
+     0.48%  [k] __bitmap_or
+     0.48%  [k] do_idle
+     0.48%  [k] update_sd_lb_stats.constprop.0
+     0.45%  [.] __GI___libc_write
+     0.45%  [k] pipe_write
+     0.42%  [k] __schedule
+     0.42%  [k] __x64_sys_ioctl
+     0.42%  [k] sched_balance_update_blocked_averages
+     0.39%  [k] do_syscall_64
+     0.39%  [k] exc_page_fault
+     0.39%  [k] fdget
+     0.39%  [k] kvm_young_range_report
+     0.33%  [k] _find_next_bit
+     0.33%  [.] ib_take
+     0.33%  [.] read
+     0.33%  [.] sched_setaffinity@@GLIBC_2.3.4
+     0.33%  [k] vfs_write
 
 
 #
-# (Tip: To set sample time separation other than 100ms with --sort time use --time-quantum)
+# (Tip: To see list of saved events and attributes: perf evlist -v)
 #

@@ -1233,7 +1233,7 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 			}
 			printf(" ms");
 			if (proxy_ms.n)
-				printf("; u64 read %.3f ms", proxy_ms.v[rep]);
+				printf("; u64 read %.6f ms", proxy_ms.v[rep]);
 			printf("\n");
 		}
 		fflush(stdout);
@@ -1263,13 +1263,17 @@ static void part_pass(struct perf_vm *v, struct ib_ctx *ib, struct pi_ctx *pi)
 		print_ratio(v, "page_idle naive (no claim)", "IDLE_BITMAP_SCAN",
 			    &st[M_PI_NAIVE].ms, &st[M_IB_IOCTL].ms);
 
-	/* Leaf SPTEs, peek median and minimum over those of the u64 read. */
+	/*
+	 * Leaf SPTEs, the peek's median, the read's (in ms with six decimals:
+	 * with 2M or 1G backing it reads a few u64), the ratio of the medians
+	 * and of the minimums.
+	 */
 	if (st[M_IB_PEEK].on) {
 		ms = &st[M_IB_PEEK].ms;
 		if (st[M_IB_PEEK].sptes != px.n)
 			printf("# proxy: the peek visited %lu leaf SPTEs, the read has %lu u64\n",
 			       st[M_IB_PEEK].sptes, px.n);
-		printf("@proxy | %lu MiB | %s | %lu | %.3f | %.3f | %.1fx | %.1fx |\n",
+		printf("@proxy | %lu MiB | %s | %lu | %.3f | %.6f | %.1fx | %.1fx |\n",
 		       size_mib(v), v->backing, px.n, stats_median(ms), stats_median(&proxy_ms),
 		       stats_median(ms) / stats_median(&proxy_ms),
 		       stats_min(ms) / stats_min(&proxy_ms));
@@ -1774,6 +1778,15 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
  * the shortest window, 100 ms.  The error printed is the median over the
  * repetitions of |estimate - truth| / truth.
  *
+ * Two things to keep in mind when reading DAMON's numbers.  The sysfs
+ * nr_accesses of a region is its nr_accesses_bp / 10000, rounded down, so
+ * a region found accessed in less than one sample per aggregation on
+ * average reads 0.  And a hot page is one the guest writes once per loop:
+ * under TCG a loop over hundreds of MiB takes tens of milliseconds, longer
+ * than DAMON's sampling interval, so that a sample at a hot page often
+ * finds it not accessed since the previous one; on hardware the loops are
+ * much faster.  idle_bitmap's passes see every write since the last pass.
+ *
  * CPU: kdamond's CPU time, from /proc/PID/schedstat (time on a CPU, in ns)
  * where the kernel has it (CONFIG_SCHED_INFO), else utime + stime from
  * /proc/PID/stat (in clock ticks); and the CPU time of the thread that
@@ -1787,6 +1800,8 @@ static void part_flush(struct perf_vm *v, struct ib_ctx *ib)
 #define DAMON_SCHEME		DAMON_CTX "/schemes/0"
 /* Seconds of monitoring, or of passes, before each measured window. */
 #define DAMON_WARMUP_S		1
+/* Requests for the regions before giving up, see damon_measure(). */
+#define DAMON_SNAPSHOT_TRIES	5
 
 enum wss_method { WSS_DAMON, WSS_DAMON_TIGHT, WSS_IB_1, WSS_IB_10, NR_WSS };
 
@@ -1806,6 +1821,7 @@ struct wss_sample {
 	double bytes;		/* the estimate */
 	double cpu;		/* ms of CPU per second */
 	uint64_t n;		/* DAMON: regions in the memslot; idle_bitmap: passes */
+	int retries;		/* DAMON: snapshots that listed no region */
 };
 
 static bool damon_owned;
@@ -1947,7 +1963,7 @@ static uint64_t task_cpu_ns(long pid, bool *exact)
 
 static unsigned long damon_region_field(const char *region, const char *field)
 {
-	char path[160];
+	char path[512];
 	long val;
 
 	snprintf(path, sizeof(path), DAMON_SCHEME "/tried_regions/%s/%s", region, field);
@@ -1959,9 +1975,10 @@ static unsigned long damon_region_field(const char *region, const char *field)
 static void damon_measure(struct perf_vm *v, const struct wss_setting *ws,
 			  struct wss_sample *out, bool *exact)
 {
-	uint64_t c0, c1, t0, t1, a, b;
+	uint64_t c0, c1, t0, t1, a, b, nr = 0;
 	unsigned long start, end;
 	struct dirent *de;
+	int tries;
 	long pid;
 	DIR *d;
 
@@ -1978,24 +1995,35 @@ static void damon_measure(struct perf_vm *v, const struct wss_setting *ws,
 	t1 = mono_ns();
 	out->cpu = (c1 - c0) / 1e6 / ((t1 - t0) / 1e9);
 
-	/* Returns once kdamond has listed its regions, after an aggregation. */
-	damon_set(DAMON_KD "/state", "update_schemes_tried_regions");
-	d = opendir(DAMON_SCHEME "/tried_regions");
-	TEST_ASSERT(d, "cannot open %s", DAMON_SCHEME "/tried_regions");
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		start = damon_region_field(de->d_name, "start");
-		end = damon_region_field(de->d_name, "end");
-		a = max(start, v->start);
-		b = min(end, v->end);
-		if (a >= b)
-			continue;
-		out->n++;
-		if (damon_region_field(de->d_name, "nr_accesses"))
-			out->bytes += b - a;
+	/*
+	 * The write returns once kdamond has listed its regions, after an
+	 * aggregation.  It can also return with none listed: the request
+	 * times out after two aggregation intervals in jiffies, which a busy
+	 * kdamond can miss with the tight setting.  The monitored range is
+	 * never empty, so no region at all means that: ask again.
+	 */
+	for (tries = 0; !nr && tries < DAMON_SNAPSHOT_TRIES; tries++) {
+		damon_set(DAMON_KD "/state", "update_schemes_tried_regions");
+		d = opendir(DAMON_SCHEME "/tried_regions");
+		TEST_ASSERT(d, "cannot open %s", DAMON_SCHEME "/tried_regions");
+		while ((de = readdir(d))) {
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			nr++;
+			start = damon_region_field(de->d_name, "start");
+			end = damon_region_field(de->d_name, "end");
+			a = max(start, v->start);
+			b = min(end, v->end);
+			if (a >= b)
+				continue;
+			out->n++;
+			if (damon_region_field(de->d_name, "nr_accesses"))
+				out->bytes += b - a;
+		}
+		closedir(d);
 	}
-	closedir(d);
+	TEST_ASSERT(nr, "DAMON listed no region in %d tries", DAMON_SNAPSHOT_TRIES);
+	out->retries = tries - 1;
 	damon_set(DAMON_KD "/state", "off");
 }
 
@@ -2041,7 +2069,7 @@ static void part_damon(struct perf_vm *v, struct ib_ctx *ib)
 	struct pattern hot = { .unit_shift = v->unit_shift };
 	struct stats est[NR_WSS] = {}, err[NR_WSS] = {}, cpu[NR_WSS] = {};
 	const struct wss_setting *ws;
-	struct wss_sample s;
+	struct wss_sample s = {};
 	bool damon, exact = true;
 	double truth = 0, d;
 	uint64_t u, l0, t0;
@@ -2095,10 +2123,13 @@ static void part_damon(struct perf_vm *v, struct ib_ctx *ib)
 			stats_add(&est[m], s.bytes / (1 << 20));
 			stats_add(&err[m], 100 * d / truth);
 			stats_add(&cpu[m], s.cpu);
-			printf(" %s %s %.1f MiB, %.3f ms/s, %lu %s, guest %.1f loops/s;",
+			printf(" %s %s %.1f MiB, %.3f ms/s, %lu %s, guest %.1f loops/s",
 			       ws->method, ws->setting, s.bytes / (1 << 20), s.cpu, s.n,
 			       m <= WSS_DAMON_TIGHT ? "regions in the memslot" : "passes",
 			       (guest_loops_min(v) - l0) / ((mono_ns() - t0) / 1e9));
+			if (m <= WSS_DAMON_TIGHT && s.retries)
+				printf(" (regions asked for %d more time(s))", s.retries);
+			printf(";");
 		}
 		printf("\n");
 		fflush(stdout);
