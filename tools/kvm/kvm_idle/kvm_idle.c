@@ -28,11 +28,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "idle_bitmap_decode.h"
+#include "tier.h"
 
 #define NR_STATES	3	/* enum ibd_state */
 #define NR_SIZES	3	/* IDLE_BITMAP_SIZE_4K, _2M, _1G */
@@ -42,7 +44,9 @@
 #define HEAT_LEVELS	8
 #define DEF_COLUMNS	64
 #define DEF_SVG_COLUMNS	256
-#define SVG_NO_MEMORY	0xffff
+#define MAX_AGES	8
+#define WS_HISTORY	4096	/* rounds kept for the percentiles */
+#define QUERY_UNITS	(1ULL << 20)	/* node queries per VM per round */
 
 static const char * const size_name[NR_SIZES] = { "4K", "2M", "1G" };
 static const char * const state_name[NR_STATES] = { "hole", "idle", "accessed" };
@@ -512,12 +516,32 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max,
  * A recording (--record, --file) is the raw records of each pass, each pass
  * followed by one zero word.  Type 0 is invalid in a reply, so the zero word
  * cannot be mistaken for a record.  A file without zero words is one pass,
- * e.g. what `dd if=/proc/PID/idle_bitmap` wrote.
+ * e.g. what `dd if=/proc/PID/idle_bitmap` wrote.  A file whose last pass
+ * lacks the zero word the passes before it have was cut off in that pass.
  */
 struct replay {
 	uint64_t *rec;
 	size_t nrec, pos;
+	unsigned int passes;	/* complete passes */
+	unsigned int pass;	/* passes returned so far */
+	bool truncated;		/* and then an incomplete one */
 };
+
+/* Count the passes; a last one without its zero word is incomplete. */
+static void replay_count(struct replay *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->nrec; i++)
+		if (!rp->rec[i])
+			rp->passes++;
+	if (rp->nrec && rp->rec[rp->nrec - 1]) {
+		if (rp->passes)
+			rp->truncated = true;
+		else
+			rp->passes = 1;
+	}
+}
 
 static int replay_load(struct replay *rp, const char *path)
 {
@@ -550,18 +574,25 @@ static int replay_load(struct replay *rp, const char *path)
 		}
 		got += n;
 	}
+	replay_count(rp);
 out:
 	close(fd);
 	return err;
 }
 
-/* The next pass of a recording: *rec, *nrec; 1 when there is none left. */
+/*
+ * The next pass of a recording: *rec, *nrec.  1 when there is none left, 2
+ * when what is left is an incomplete pass.
+ */
 static int replay_next(struct replay *rp, const uint64_t **rec, size_t *nrec)
 {
 	size_t start = rp->pos;
 
 	if (rp->pos >= rp->nrec)
 		return 1;
+	if (rp->truncated && rp->pass == rp->passes)
+		return 2;
+	rp->pass++;
 	while (rp->pos < rp->nrec && rp->rec[rp->pos])
 		rp->pos++;
 	*rec = rp->rec + start;
@@ -673,7 +704,10 @@ static int source_ioctl(struct source *s, struct pass *p)
 	return 0;
 }
 
-/* One pass over the source.  0, 1 at the end of a recording, or -errno. */
+/*
+ * One pass over the source.  0, 1 at the end of a recording, 2 at an
+ * incomplete pass that ends it, or -errno.
+ */
 static int source_pass(struct source *s, struct pass *p)
 {
 	const uint64_t *rec;
@@ -682,8 +716,9 @@ static int source_pass(struct source *s, struct pass *p)
 
 	pass_reset(p, s->lo, s->hi);
 	if (s->fd < 0) {
-		if (replay_next(&s->rp, &rec, &nrec))
-			return 1;
+		ret = replay_next(&s->rp, &rec, &nrec);
+		if (ret)
+			return ret;
 		ret = source_decode(s, p, rec, nrec);
 	} else if (s->use_ioctl) {
 		ret = source_ioctl(s, p);
@@ -704,6 +739,7 @@ struct opts {
 	double interval;
 	bool interval_set;
 	unsigned int rounds;	/* 0: until interrupted */
+	bool rounds_set;
 	unsigned int k;
 	bool peek, prime, once, json;
 	int columns;		/* -1: automatic */
@@ -713,13 +749,23 @@ struct opts {
 	const char *file, *record;
 	bool range;
 	uint64_t lo, hi;
-	pid_t pid;
+	pid_t pid;		/* the first PID given */
+	pid_t *pids;
+	unsigned int npids;
+	bool all;		/* --all: every process with guest memory */
+	unsigned int ages[MAX_AGES], nr_ages;
+	bool place, dry_run;
+	int slow_node, fast_node;
+	unsigned int cold_age;
+	double rate;		/* MB/s */
+	uint64_t fast_budget;	/* TIER_NO_BUDGET: none */
+	const char *prom;
 };
 
 /* Heat map rows kept for the SVG, one per round. */
 struct svg_hist {
 	unsigned int cols, rows, alloc;
-	uint16_t *cell;		/* accessed fraction * 10000, or SVG_NO_MEMORY */
+	uint8_t *cell;		/* heat_level() of each column */
 	uint64_t *ws;
 	double *t;
 };
@@ -738,34 +784,33 @@ static void svg_hist_add(struct svg_hist *h, const uint64_t *acc,
 	}
 	for (i = 0; i < h->cols; i++) {
 		uint64_t size = heat_bound(total, h->cols, i + 1) - heat_bound(total, h->cols, i);
-		uint16_t *c = &h->cell[(size_t)h->rows * h->cols + i];
 
-		if (!mapped[i])
-			*c = SVG_NO_MEMORY;
-		else
-			*c = ((__uint128_t)acc[i] * 10000 + size / 2) / size;
+		h->cell[(size_t)h->rows * h->cols + i] = heat_level(acc[i], mapped[i], size);
 	}
 	h->ws[h->rows] = ws;
 	h->t[h->rows] = t;
 	h->rows++;
 }
 
-/* Navy for idle, through red, to gold for fully accessed. */
-static void svg_colour(char *buf, size_t len, unsigned int frac)
+/*
+ * The colour of a heat_level(): light grey with no mapped page, navy for
+ * idle, then 1/8..8/8 accessed through red to gold.
+ */
+static void svg_colour(char *buf, size_t len, unsigned int level)
 {
 	static const unsigned char ramp[3][3] = {
 		{ 0x1d, 0x2b, 0x53 }, { 0xd4, 0x3d, 0x51 }, { 0xff, 0xd7, 0x00 },
 	};
 	unsigned char rgb[3];
-	unsigned int i, seg = frac < 5000 ? 0 : 1;
-	unsigned int f = frac < 5000 ? frac * 2 : (frac - 5000) * 2;
+	unsigned int i, frac, seg, f;
 
-	if (frac == SVG_NO_MEMORY) {
+	if (!level) {
 		snprintf(buf, len, "#e8e8e8");
 		return;
 	}
-	if (f > 10000)
-		f = 10000;
+	frac = (level - 1) * 10000 / HEAT_LEVELS;
+	seg = frac < 5000 ? 0 : 1;
+	f = frac < 5000 ? frac * 2 : (frac - 5000) * 2;
 	for (i = 0; i < 3; i++)
 		rgb[i] = (ramp[seg][i] * (10000 - f) + ramp[seg + 1][i] * f) / 10000;
 	snprintf(buf, len, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
@@ -814,6 +859,86 @@ static void svg_text(FILE *f, unsigned int x, unsigned int y, const char *attr,
 	fprintf(f, "</text>\n");
 }
 
+/* Where svg_write() put the heat map, and a row of labels below it. */
+struct svg_map {
+	unsigned int left, top, mapw, maph;
+};
+
+struct svg_labels {
+	unsigned int y;		/* baseline */
+	unsigned int lastx;	/* where the last label starts; 0: none yet */
+};
+
+#define SVG_LABEL_GAP	110	/* room for one address label, in pixels */
+
+/*
+ * A labelled boundary on the heat map's x axis, at x: a thin line of class
+ * cls and colour stroke down the map (none at the map's left edge, which is
+ * the border), a tick below it, and the label in the row lb unless the last
+ * label there is too close.  Memslot (layout segment) boundaries use it;
+ * other boundaries, such as NUMA nodes', can with their own class, colour
+ * and row.
+ */
+static void svg_boundary(FILE *f, const struct svg_map *m, unsigned int x, const char *cls,
+			 const char *stroke, struct svg_labels *lb, const char *label)
+{
+	unsigned int bottom = m->top + m->maph, end = m->left + m->mapw;
+
+	if (x > m->left) {
+		fprintf(f, "<line class=\"%s\" x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\"",
+			cls, x, m->top, x, bottom + 5);
+		fprintf(f, " stroke=\"%s\" stroke-width=\"1\"><title>", stroke);
+		xml_escape(f, label);
+		fprintf(f, "</title></line>\n");
+	} else {
+		fprintf(f, "<line class=\"tick\" x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\"",
+			x, bottom, x, bottom + 5);
+		fprintf(f, " stroke=\"%s\"/>\n", stroke);
+	}
+	if (lb->lastx && x < lb->lastx + SVG_LABEL_GAP)
+		return;
+	/* Near the right end, end the label there, clear of the bars. */
+	if (x + SVG_LABEL_GAP - 10 > end) {
+		if (lb->lastx && end < lb->lastx + 2 * SVG_LABEL_GAP - 10)
+			return;
+		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"9\" text-anchor=\"end\">",
+			end, lb->y);
+		lb->lastx = end;
+	} else {
+		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"9\">", x, lb->y);
+		lb->lastx = x ? x : 1;
+	}
+	xml_escape(f, label);
+	fprintf(f, "</text>\n");
+}
+
+/* The legend: the colour of each heat level, and the working-set bar. */
+static void svg_legend(FILE *f, unsigned int x, unsigned int y, unsigned int k, uint64_t maxws)
+{
+	char c[16], sz[16];
+	unsigned int i;
+
+	fprintf(f, "<g id=\"legend\">\n");
+	svg_colour(c, sizeof(c), 0);
+	svg_rect(f, x, y, 12, 12, c);
+	svg_text(f, x + 16, y + 10, "", "unmapped");
+	svg_colour(c, sizeof(c), 1);
+	svg_rect(f, x + 80, y, 12, 12, c);
+	svg_text(f, x + 96, y + 10, "", "idle");
+	for (i = 1; i <= HEAT_LEVELS; i++) {
+		svg_colour(c, sizeof(c), i + 1);
+		svg_rect(f, x + 106 + i * 24, y, 24, 12, c);
+		svg_text(f, x + 118 + i * 24, y + 22, " font-size=\"9\" text-anchor=\"middle\"",
+			 "%u/8", i);
+	}
+	svg_text(f, x + 136 + HEAT_LEVELS * 24, y + 10, "", "of the column's bytes accessed");
+	svg_rect(f, x, y + 30, 30, 10, "#4a7ab5");
+	svg_text(f, x + 36, y + 39, "",
+		 "working set (accessed in the last %u round(s)); bar scaled to the max, %s",
+		 k, fmt_size(sz, sizeof(sz), maxws));
+	fprintf(f, "</g>\n");
+}
+
 /*
  * A self-contained SVG: one row of cells per round (time downwards), one
  * column per bucket of the covered address ranges laid end to end, and the
@@ -824,8 +949,10 @@ static int svg_write(const char *path, const struct svg_hist *h,
 		     const struct opts *o)
 {
 	unsigned int cw, rh, i, j, left = 70, top = 64, right = 170, width, height;
-	unsigned int mapw, maph, bottom = 90, lastx = 0;
-	char c0[16], c1[16], sz[16], sz2[16], every[32];
+	unsigned int mapw, maph, bottom = 100;
+	char c0[16], sz[16], sz2[16], every[32], label[24];
+	struct svg_labels lb;
+	struct svg_map m;
 	uint64_t maxws = 1;
 	FILE *f;
 
@@ -839,6 +966,8 @@ static int svg_write(const char *path, const struct svg_hist *h,
 	mapw = cw * h->cols;
 	maph = rh * h->rows;
 	width = left + mapw + right;
+	if (width < left + 700)
+		width = left + 700;	/* the subtitle and the legend */
 	height = top + maph + bottom;
 	for (i = 0; i < h->rows; i++)
 		if (h->ws[i] > maxws)
@@ -869,19 +998,15 @@ static int svg_write(const char *path, const struct svg_hist *h,
 
 	for (i = 0; i < h->rows; i++) {
 		unsigned int y = top + i * rh;
-		const uint16_t *row = &h->cell[(size_t)i * h->cols];
+		const uint8_t *row = &h->cell[(size_t)i * h->cols];
 
 		fprintf(f, "<g id=\"r%u\">", i + 1);
 		for (j = 0; j < h->cols; ) {
 			unsigned int k = j + 1;
 
-			svg_colour(c0, sizeof(c0), row[j]);
-			while (k < h->cols) {
-				svg_colour(c1, sizeof(c1), row[k]);
-				if (strcmp(c0, c1))
-					break;
+			while (k < h->cols && row[k] == row[j])
 				k++;
-			}
+			svg_colour(c0, sizeof(c0), row[j]);
 			svg_rect(f, left + j * cw, y, (k - j) * cw, rh, c0);
 			j = k;
 		}
@@ -898,44 +1023,18 @@ static int svg_write(const char *path, const struct svg_hist *h,
 	svg_text(f, left + mapw + 10, top + maph + 16, " font-size=\"9\"", "max %s",
 		 fmt_size(sz, sizeof(sz), maxws));
 
-	/* Where each covered range starts on the axis. */
+	/* Where each covered range (memslot) starts on the axis. */
+	m = (struct svg_map){ .left = left, .top = top, .mapw = mapw, .maph = maph };
+	lb = (struct svg_labels){ .y = top + maph + 16 };
 	for (i = 0; i < l->nr; i++) {
 		unsigned int x = left + (__uint128_t)l->seg[i].off * mapw / l->total;
 
-		fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#000\"/>\n",
-			x, top + maph, x, top + maph + 5);
-		if (i && x < lastx + 110)
-			continue;
-		/* Near the right end, end the label there, clear of the bars. */
-		if (x + 100 > left + mapw) {
-			if (i && left + mapw < lastx + 210)
-				continue;
-			svg_text(f, left + mapw, top + maph + 16,
-				 " font-size=\"9\" text-anchor=\"end\"", "0x%llx",
-				 (unsigned long long)l->seg[i].start);
-			break;
-		}
-		svg_text(f, x, top + maph + 16, " font-size=\"9\"", "0x%llx",
-			 (unsigned long long)l->seg[i].start);
-		lastx = x;
+		snprintf(label, sizeof(label), "0x%llx", (unsigned long long)l->seg[i].start);
+		svg_boundary(f, &m, x, "memslot", i ? "#17becf" : "#000", &lb, label);
 	}
 	svg_text(f, left, top + maph + 32, "",
-		 "guest memory: host virtual addresses covered by memslots, gaps removed");
-
-	/* Legend. */
-	j = top + maph + 48;
-	svg_colour(c0, sizeof(c0), SVG_NO_MEMORY);
-	svg_rect(f, left, j, 12, 12, c0);
-	svg_text(f, left + 16, j + 10, "", "no mapped page");
-	svg_colour(c0, sizeof(c0), 0);
-	svg_rect(f, left + 130, j, 12, 12, c0);
-	svg_text(f, left + 146, j + 10, "", "idle");
-	for (i = 0; i <= 10; i++) {
-		svg_colour(c0, sizeof(c0), i * 1000);
-		svg_rect(f, left + 200 + i * 16, j, 16, 12, c0);
-	}
-	svg_text(f, left + 200 + 11 * 16 + 6, j + 10, "",
-		 "0 .. 100%% of the column accessed");
+		 "guest memory: host virtual addresses in memslots, gaps removed; a line starts each range");
+	svg_legend(f, left, top + maph + 44, o->k, maxws);
 	fprintf(f, "</svg>\n");
 	if (fclose(f))
 		return -errno;
@@ -953,6 +1052,15 @@ static void on_signal(int sig)
 static bool stopping(void)
 {
 	return __atomic_load_n(&stop_requested, __ATOMIC_RELAXED);
+}
+
+/* Seconds since the epoch (CLOCK_REALTIME), for "timestamp". */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double now(void)
@@ -984,9 +1092,11 @@ static bool sleep_until(double t)
 }
 
 static const char help_text[] =
-	"Usage: %s [OPTION]... PID\n"
-	"Report the working set and idle memory of the KVM guest(s) of VMM process PID\n"
-	"(for example qemu-system-x86_64), from /proc/PID/idle_bitmap.\n"
+	"Usage: %s [OPTION]... PID...\n"
+	"   or: %s [OPTION]... --all\n"
+	"Report the working set and idle memory of the KVM guest(s) of VMM processes\n"
+	"(for example qemu-system-x86_64), from /proc/PID/idle_bitmap, and move their\n"
+	"cold memory to a slow NUMA node (--place).\n"
 	"\n"
 	"Every interval it reads the secondary MMU's Accessed bits for the guest memory\n"
 	"and prints, per round: hot (accessed), idle and hole bytes for each page size,\n"
@@ -994,7 +1104,8 @@ static const char help_text[] =
 	"By default each read also clears the bits (test and clear), after a first\n"
 	"unreported pass that clears what accumulated before kvm_idle started.\n"
 	"\n"
-	"  -i, --interval=SECONDS  time between rounds (default 1; fractions allowed)\n"
+	"  -i, --interval=SECONDS  time between rounds (default 1; fractions allowed;\n"
+	"                          0 only with --file, where it is the default)\n"
 	"  -n, --rounds=N          stop after N rounds (default: until interrupted)\n"
 	"  -k, --window=K          working set = pages accessed in any of the last K\n"
 	"                          rounds (default 1: the last interval)\n"
@@ -1002,18 +1113,35 @@ static const char help_text[] =
 	"      --no-prime          report the first pass too (it shows what was accessed\n"
 	"                          since the last clearing scan, or since boot)\n"
 	"  -1, --once              one round, one line of key=value pairs (or one JSON\n"
-	"                          object with --json), for scripts\n"
+	"                          object with --json), for scripts; not with -n\n"
 	"  -j, --json              one JSON object per round (JSON lines)\n"
 	"  -r, --range=START-END   report only [START, END); also START+SIZE; addresses\n"
 	"                          are host virtual, hex with 0x, K/M/G/T suffixes\n"
 	"  -w, --width=COLUMNS     heat map columns in the terminal (0: no heat map;\n"
 	"                          default: fit the terminal, 64 when not a terminal)\n"
-	"      --color=WHEN        colour heat map: auto (default), always, never\n"
+	"      --color=WHEN        colour heat map: auto (default: on a terminal, unless\n"
+	"                          NO_COLOR is set or TERM=dumb), always, never\n"
 	"      --svg=FILE          write the heat map of all rounds as an SVG image\n"
 	"      --svg-columns=N     columns of the SVG heat map (default %u)\n"
 	"      --record=FILE       save the raw records of every pass (testing aid)\n"
 	"      --file=FILE         replay a recording instead of reading PID's file;\n"
 	"                          PID is then optional (testing aid)\n"
+	"      --all               every process with KVM guest memory, found again\n"
+	"                          each round; VMs are named by QEMU's -name, else PID\n"
+	"      --ages=N,N,...      report bytes idle for at least N rounds (default\n"
+	"                          1,5,30)\n"
+	"      --prom=FILE         write the metrics of every round to FILE in the\n"
+	"                          Prometheus text format (node_exporter textfile)\n"
+	"\n"
+	"Placement (memory tiering):\n"
+	"      --place=SLOW[:FAST] move memory idle for --cold-age rounds to NUMA node\n"
+	"                          SLOW, and memory accessed again back to FAST\n"
+	"                          (default 0), with move_pages(2); huge pages whole\n"
+	"      --cold-age=N        rounds idle before memory is cold (default 5)\n"
+	"      --rate=MB/S         at most this many MB moved per second (default 256)\n"
+	"      --fast-budget=SIZE  bytes of the fast node all the VMs may use together,\n"
+	"                          shared by their working sets (K/M/G/T suffixes)\n"
+	"      --dry-run           print what would move; move nothing\n"
 	"  -h, --help              show this help\n"
 	"\n"
 	"Opening the file needs the rights of /proc/PID/mem (root, or ptrace access to\n"
@@ -1021,7 +1149,7 @@ static const char help_text[] =
 
 static void print_help(void)
 {
-	printf(help_text, prog, DEF_SVG_COLUMNS);
+	printf(help_text, prog, prog, DEF_SVG_COLUMNS);
 }
 
 static void die_usage(const char *fmt, ...)
@@ -1043,7 +1171,65 @@ enum {
 	OPT_SVG_COLUMNS,
 	OPT_RECORD,
 	OPT_FILE,
+	OPT_ALL,
+	OPT_AGES,
+	OPT_PLACE,
+	OPT_COLD_AGE,
+	OPT_RATE,
+	OPT_FAST_BUDGET,
+	OPT_DRY_RUN,
+	OPT_PROM,
 };
+
+/* --ages=1,5,30: ascending thresholds, 1 to 1000000 rounds. */
+static int parse_ages(const char *s, struct opts *o)
+{
+	char *end;
+
+	o->nr_ages = 0;
+	for (;;) {
+		unsigned long v;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || !v || v > 1000000 || o->nr_ages == MAX_AGES ||
+		    (o->nr_ages && v <= o->ages[o->nr_ages - 1]))
+			return -EINVAL;
+		o->ages[o->nr_ages++] = v;
+		if (!*end)
+			return 0;
+		if (*end != ',')
+			return -EINVAL;
+		s = end + 1;
+	}
+}
+
+/* --place=SLOW[:FAST]: NUMA node numbers. */
+static int parse_place(const char *s, struct opts *o)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtol(s, &end, 10);
+	if (v > 1023)
+		return -EINVAL;
+	o->slow_node = v;
+	o->fast_node = 0;
+	if (*end == ':') {
+		s = end + 1;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = strtol(s, &end, 10);
+		if (v > 1023)
+			return -EINVAL;
+		o->fast_node = v;
+	}
+	return *end || o->slow_node == o->fast_node ? -EINVAL : 0;
+}
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
@@ -1063,12 +1249,29 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "svg-columns", required_argument, NULL, OPT_SVG_COLUMNS },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "file", required_argument, NULL, OPT_FILE },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "ages", required_argument, NULL, OPT_AGES },
+		{ "place", required_argument, NULL, OPT_PLACE },
+		{ "cold-age", required_argument, NULL, OPT_COLD_AGE },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "fast-budget", required_argument, NULL, OPT_FAST_BUDGET },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "prom", required_argument, NULL, OPT_PROM },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	unsigned int v;
 	int c, err;
 
+	/* Name ourselves, and getopt's messages, by the basename. */
+	if (argc > 0 && argv[0]) {
+		const char *b = strrchr(argv[0], '/');
+
+		b = b ? b + 1 : argv[0];
+		if (*b)
+			prog = b;
+		argv[0] = (char *)prog;
+	}
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
 	o->k = 1;
@@ -1077,6 +1280,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->color = -1;
 	o->svg_columns = DEF_SVG_COLUMNS;
 	o->hi = ADDR_END;
+	o->ages[0] = 1;
+	o->ages[1] = 5;
+	o->ages[2] = 30;
+	o->nr_ages = 3;
+	o->fast_budget = TIER_NO_BUDGET;
 
 	while ((c = getopt_long(argc, argv, "i:n:k:p1jr:w:h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -1088,6 +1296,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'n':
 			if (parse_uint(optarg, 1, UINT_MAX, &o->rounds))
 				die_usage("bad number of rounds '%s'", optarg);
+			o->rounds_set = true;
 			break;
 		case 'k':
 			if (parse_uint(optarg, 1, 1000000, &o->k))
@@ -1142,6 +1351,44 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FILE:
 			o->file = optarg;
 			break;
+		case OPT_ALL:
+			o->all = true;
+			break;
+		case OPT_AGES:
+			if (parse_ages(optarg, o))
+				die_usage("bad --ages '%s': up to %u ascending rounds, e.g. 1,5,30",
+					  optarg, MAX_AGES);
+			break;
+		case OPT_PLACE:
+			if (parse_place(optarg, o))
+				die_usage("bad --place '%s': SLOW[:FAST], two different NUMA nodes",
+					  optarg);
+			o->place = true;
+			break;
+		case OPT_COLD_AGE:
+			if (parse_uint(optarg, 1, 1000000, &o->cold_age))
+				die_usage("bad --cold-age '%s': 1 to 1000000 rounds", optarg);
+			break;
+		case OPT_RATE:
+			if (parse_interval(optarg, &o->rate) || o->rate <= 0)
+				die_usage("bad --rate '%s': MB/s, more than 0, at most 86400",
+					  optarg);
+			break;
+		case OPT_FAST_BUDGET: {
+			const char *end;
+
+			if (parse_u64(optarg, &o->fast_budget, &end) || *end ||
+			    o->fast_budget == TIER_NO_BUDGET)
+				die_usage("bad --fast-budget '%s': bytes, with K, M, G or T",
+					  optarg);
+			break;
+		}
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case OPT_PROM:
+			o->prom = optarg;
+			break;
 		case 'h':
 			print_help();
 			exit(0);
@@ -1150,16 +1397,41 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			exit(2);
 		}
 	}
-	if (optind < argc) {
+	o->pids = xcalloc(argc, sizeof(*o->pids));
+	for (; optind < argc; optind++) {
+		unsigned int i;
+
 		if (parse_uint(argv[optind], 1, INT_MAX, &v))
 			die_usage("bad PID '%s'", argv[optind]);
-		o->pid = v;
-		optind++;
+		for (i = 0; i < o->npids; i++)
+			if (o->pids[i] == (pid_t)v)
+				die_usage("PID %u given twice", v);
+		o->pids[o->npids++] = v;
 	}
-	if (optind < argc)
-		die_usage("unexpected argument '%s'", argv[optind]);
-	if (!o->pid && !o->file)
-		die_usage("which VMM? give the PID of the process that runs the guest");
+	o->pid = o->npids ? o->pids[0] : 0;
+	if (o->all && o->npids)
+		die_usage("--all and PIDs exclude each other");
+	if (!o->pid && !o->file && !o->all)
+		die_usage("which VMM? give the PID of the process that runs the guest, or --all");
+	if (o->file && (o->npids > 1 || o->all))
+		die_usage("--file replays one recording: give at most one PID, and no --all");
+	if ((o->npids > 1 || o->all) && (o->svg || o->record || o->range))
+		die_usage("--svg, --record and --range take one VM; give one PID");
+	if (o->place && (o->peek || o->file))
+		die_usage("--place needs a live VMM read in clearing mode: no --peek, no --file");
+	if (o->place && o->once)
+		die_usage("--place and --once exclude each other: placement needs rounds");
+	if (!o->place && (o->dry_run || o->cold_age || o->rate ||
+			  o->fast_budget != TIER_NO_BUDGET))
+		die_usage("--dry-run, --cold-age, --rate and --fast-budget go with --place");
+	if (!o->cold_age)
+		o->cold_age = 5;
+	if (!o->rate)
+		o->rate = 256;
+	if (o->once && o->rounds_set)
+		die_usage("--once and -n/--rounds exclude each other: --once is one round");
+	if (!o->file && o->interval_set && !o->interval)
+		die_usage("bad interval 0 for a live PID: give seconds > 0 (0 is for --file)");
 	if (o->file && !o->interval_set)
 		o->interval = 0;
 	if (o->once)
@@ -1263,7 +1535,31 @@ struct run {
 	uint64_t *acc, *mapped;
 	uint64_t ws_min, ws_max, ws_sum;
 	unsigned int rounds;
+	/* One VM of several: rows carry its name. */
+	bool multi;
+	pid_t pid;
+	char name[64];
+	bool primed, gone;	/* gone: the VM exited */
+	bool no_place;		/* move_pages() cannot work for it */
+	struct age_map age;
+	uint64_t cur_ws, *ws_hist;	/* the last WS_HISTORY working sets */
+	double scan_s;
+	uint64_t idle_age[MAX_AGES];
+	/* --place */
+	struct tier_plan plan;
+	struct tier_result res;
+	uint64_t budget;
+	uint64_t moved_total[2], failed_total[NR_TIER_ERRS];
 };
+
+static void print_columns(const struct run *r)
+{
+	const char *vm = r->multi ? "             " : "";
+
+	printf("%s                 ---- hot (accessed) ---- ---------- idle --------\n", vm);
+	printf("%sround      ws      4K      2M      1G      4K      2M      1G    hole%s\n",
+	       r->multi ? "vm           " : "", r->cols ? "  heat map" : "");
+}
 
 static void print_header(struct run *r)
 {
@@ -1271,6 +1567,12 @@ static void print_header(struct run *r)
 	char sz[16], sz2[16];
 	size_t i;
 
+	if (r->multi) {
+		printf("%s: VM %s (PID %d): %s of guest memory in %zu range(s)\n", prog,
+		       r->name, (int)r->pid, fmt_size(sz, sizeof(sz), r->layout.total),
+		       r->layout.nr);
+		return;
+	}
 	printf("%s: %s, %s", prog, r->what,
 	       o->peek ? "peek (Accessed bits not cleared)" : "test and clear");
 	if (!o->file)
@@ -1287,9 +1589,7 @@ static void print_header(struct run *r)
 		       r->cols, fmt_size(sz2, sizeof(sz2), r->layout.total / r->cols),
 		       r->color ? "blue..red" : "'-:=+*#%@'");
 	}
-	printf("                 ---- hot (accessed) ---- ---------- idle --------\n");
-	printf("round      ws      4K      2M      1G      4K      2M      1G    hole%s\n",
-	       r->cols ? "  heat map" : "");
+	print_columns(r);
 }
 
 static void print_heat(struct run *r)
@@ -1332,6 +1632,8 @@ static void print_round_text(struct run *r, uint64_t ws)
 		fmt_size(sz[4 + s], sizeof(sz[0]), p->bytes[IBD_IDLE][s]);
 	}
 	fmt_size(sz[7], sizeof(sz[0]), pass_state_bytes(p, IBD_HOLE));
+	if (r->multi)
+		printf("%-12.12s ", r->name);
 	printf("%5u %7s %7s %7s %7s %7s %7s %7s %7s", r->rounds, sz[0], sz[1], sz[2],
 	       sz[3], sz[4], sz[5], sz[6], sz[7]);
 	if (r->cols) {
@@ -1341,13 +1643,64 @@ static void print_round_text(struct run *r, uint64_t ws)
 	putchar('\n');
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_place_json(const struct run *r)
+{
+	const struct tier_plan *pl = &r->plan;
+	const struct tier_result *res = &r->res;
+	unsigned int e;
+
+	printf(",\"placement\":{\"dry_run\":%s,", r->o->dry_run ? "true" : "false");
+	printf("\"to_slow_bytes\":%llu,\"to_fast_bytes\":%llu,\"failed_bytes\":%llu,\"failed\":{",
+	       (unsigned long long)(r->o->dry_run ? pl->to_slow : res->to_slow),
+	       (unsigned long long)(r->o->dry_run ? pl->to_fast : res->to_fast),
+	       (unsigned long long)res->failed);
+	for (e = 0; e < NR_TIER_ERRS; e++)
+		printf("%s\"%s\":%llu", e ? "," : "", tier_err_name[e],
+		       (unsigned long long)res->err_bytes[e]);
+	printf("},\"fast_bytes\":%llu,\"slow_bytes\":%llu,\"warm_bytes\":%llu,",
+	       (unsigned long long)age_map_node_bytes(&r->age, r->o->slow_node, true),
+	       (unsigned long long)age_map_node_bytes(&r->age, r->o->slow_node, false),
+	       (unsigned long long)pl->warm_bytes);
+	printf("\"deferred_bytes\":%llu,\"over_budget_bytes\":%llu",
+	       (unsigned long long)pl->deferred, (unsigned long long)pl->short_bytes);
+	if (r->budget != TIER_NO_BUDGET)
+		printf(",\"budget_bytes\":%llu", (unsigned long long)r->budget);
+	else
+		printf(",\"budget_bytes\":null");
+	printf("}");
+}
+
 static void print_round_json(struct run *r, uint64_t ws, double t, double scan_s)
 {
 	const struct pass *p = &r->pass;
 	unsigned int st, s, i;
+	char path[64];
 
-	printf("{\"round\":%u,\"time\":%.3f,\"pid\":%d,\"mode\":\"%s\",\"window\":%u",
-	       r->rounds, t, (int)r->o->pid, r->o->peek ? "peek" : "clear", r->o->k);
+	printf("{\"round\":%u,\"time\":%.3f,\"timestamp\":%.3f", r->rounds, t, wall_now());
+	if (r->pid)
+		printf(",\"pid\":%d,\"name\":", (int)r->pid);
+	else
+		printf(",\"pid\":null,\"name\":");
+	json_string(r->name);
+	printf(",\"source\":");
+	snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", (int)r->pid);
+	json_string(r->o->file ? r->o->file : path);
+	printf(",\"mode\":\"%s\",\"window\":%u", r->o->peek ? "peek" : "clear", r->o->k);
 	printf(",\"ws_bytes\":%llu", (unsigned long long)ws);
 	for (st = NR_STATES; st-- > 0; ) {
 		printf(",\"%s_bytes\":{", state_name[st]);
@@ -1357,6 +1710,13 @@ static void print_round_json(struct run *r, uint64_t ws, double t, double scan_s
 	}
 	printf(",\"covered_bytes\":%llu,\"records\":%zu,\"scan_seconds\":%.6f",
 	       (unsigned long long)pass_covered(p), p->nrec, scan_s);
+	printf(",\"idle_age_bytes\":{");
+	for (i = 0; i < r->o->nr_ages; i++)
+		printf("%s\"%u\":%llu", i ? "," : "", r->o->ages[i],
+		       (unsigned long long)r->idle_age[i]);
+	printf("}");
+	if (r->o->place)
+		print_place_json(r);
 	if (r->cols) {
 		printf(",\"heat\":[");
 		for (i = 0; i < r->cols; i++) {
@@ -1376,7 +1736,10 @@ static void print_round_once(struct run *r, uint64_t ws, double scan_s)
 	const struct pass *p = &r->pass;
 	unsigned int st, s;
 
-	printf("pid=%d mode=%s interval=%.3f window=%u ws_bytes=%llu", (int)r->o->pid,
+	printf("pid=%d name=", (int)r->pid);
+	for (st = 0; r->name[st]; st++)	/* one word: blanks and '=' become '_' */
+		putchar(r->name[st] <= ' ' || r->name[st] == '=' ? '_' : r->name[st]);
+	printf(" mode=%s interval=%.3f window=%u ws_bytes=%llu",
 	       r->o->peek ? "peek" : "clear", r->o->interval, r->o->k,
 	       (unsigned long long)ws);
 	for (st = NR_STATES; st-- > 0; ) {
@@ -1386,8 +1749,11 @@ static void print_round_once(struct run *r, uint64_t ws, double scan_s)
 		printf(" %s_bytes=%llu", state_name[st],
 		       (unsigned long long)pass_state_bytes(p, st));
 	}
-	printf(" covered_bytes=%llu records=%zu scan_seconds=%.6f\n",
+	printf(" covered_bytes=%llu records=%zu scan_seconds=%.6f",
 	       (unsigned long long)pass_covered(p), p->nrec, scan_s);
+	for (s = 0; s < r->o->nr_ages; s++)
+		printf(" idle_%ur_bytes=%llu", r->o->ages[s], (unsigned long long)r->idle_age[s]);
+	putchar('\n');
 }
 
 static unsigned int term_columns(const struct opts *o)
@@ -1406,9 +1772,24 @@ static unsigned int term_columns(const struct opts *o)
 	return DEF_COLUMNS;
 }
 
+/* --color: auto colours a terminal, unless NO_COLOR is set and non-empty or TERM=dumb. */
+static bool use_color(const struct opts *o)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (o->color >= 0)
+		return o->color;
+	if ((no_color && *no_color) || (term && !strcmp(term, "dumb")))
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
 static void no_vm(const struct run *r)
 {
-	if (r->o->range)
+	if (r->multi)
+		fprintf(stderr, "%s: PID %d has no KVM guest memory mapped (yet)\n", prog,
+			(int)r->pid);
+	else if (r->o->range)
 		fprintf(stderr, "%s: no KVM guest memory of %s is in range 0x%llx-0x%llx\n",
 			prog, r->what, (unsigned long long)r->o->lo,
 			(unsigned long long)r->o->hi);
@@ -1419,66 +1800,544 @@ static void no_vm(const struct run *r)
 		fprintf(stderr,
 			"%s: PID %d has no KVM guest memory mapped (no VM, or its memslots are not set up yet)\n"
 			"  Give the PID of the VMM process (e.g. qemu-system-x86_64) once its guest runs.\n",
-			prog, (int)r->o->pid);
+			prog, (int)r->pid);
+}
+
+/* QEMU's -name: "-name NAME" or "-name guest=NAME,debug-threads=on". */
+static void vm_name(pid_t pid, char *buf, size_t len)
+{
+	char path[32], args[16384];
+	ssize_t n;
+	size_t i;
+	int fd;
+
+	snprintf(buf, len, "%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	args[n] = 0;
+	for (i = 0; i < (size_t)n; i += strlen(args + i) + 1) {
+		const char *a = args + i, *f;
+		size_t l;
+
+		if (strcmp(a, "-name") && strcmp(a, "--name"))
+			continue;
+		i += strlen(a) + 1;
+		if (i >= (size_t)n)
+			return;
+		/* Comma-separated; the first field may be the name itself. */
+		for (f = args + i; *f; f += l + (f[l] == ',')) {
+			l = strcspn(f, ",");
+			if (!strncmp(f, "guest=", 6) && l > 6) {
+				snprintf(buf, len, "%.*s", (int)(l - 6), f + 6);
+				return;
+			}
+			if (f == args + i && !memchr(f, '=', l) && l) {
+				snprintf(buf, len, "%.*s", (int)l, f);
+				return;
+			}
+		}
+		return;
+	}
+}
+
+/*
+ * The processes with KVM guest memory: those whose idle_bitmap returns a
+ * record.  Read-only, so nothing is cleared.  Other processes' files
+ * (kernel threads, processes we may not trace) are skipped.
+ */
+static size_t find_vms(pid_t **pids)
+{
+	size_t nr = 0, alloc = 0;
+	struct dirent *de;
+	uint64_t rec[8];
+	DIR *d;
+
+	*pids = NULL;
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[64], *end;
+		long pid = strtol(de->d_name, &end, 10);
+		ssize_t n;
+		int fd;
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/idle_bitmap", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, rec, sizeof(rec));
+		close(fd);
+		if (n <= 0)
+			continue;
+		if (nr == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			*pids = xrealloc(*pids, alloc * sizeof(**pids));
+		}
+		(*pids)[nr++] = pid;
+	}
+	closedir(d);
+	return nr;
+}
+
+/* Free one VM's state; 1 when its recording could not be written. */
+static int run_free(struct run *r)
+{
+	int err = 0;
+
+	if (r->src.record && fclose(r->src.record)) {
+		fprintf(stderr, "%s: cannot write %s\n", prog, r->src.record_path);
+		err = 1;
+	}
+	r->src.record = NULL;
+	if (r->src.fd >= 0)
+		close(r->src.fd);
+	r->src.fd = -1;
+	free(r->src.buf);
+	free(r->src.rp.rec);
+	free(r->pass.ev.ext);
+	free(r->acc);
+	free(r->mapped);
+	free(r->svg.cell);
+	free(r->svg.ws);
+	free(r->svg.t);
+	free(r->ws_hist);
+	ws_free(&r->ws);
+	layout_free(&r->layout);
+	age_map_free(&r->age);
+	tier_plan_free(&r->plan);
+	return err;
+}
+
+/*
+ * Set up one VM (or the recording).  fd is an already opened idle_bitmap,
+ * or -1 to open it here (exiting with the reason when that fails).
+ * 0, or 1 on an error already reported.
+ */
+static int run_open(struct run *r, struct opts *o, pid_t pid, int fd, bool multi)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->pid = pid;
+	r->multi = multi;
+	r->src.fd = -1;
+	r->src.clear = !o->peek;
+	r->src.lo = o->lo;
+	r->src.hi = o->hi;
+	r->src.use_ioctl = o->range;
+	r->budget = o->fast_budget;
+	if (ws_init(&r->ws, o->k))
+		return 1;
+	r->ws_hist = xcalloc(WS_HISTORY, sizeof(*r->ws_hist));
+	if (pid && o->file)	/* the PID of the recording, not of this machine */
+		snprintf(r->name, sizeof(r->name), "%d", (int)pid);
+	else if (pid)
+		vm_name(pid, r->name, sizeof(r->name));
+	else
+		snprintf(r->name, sizeof(r->name), "%s", "recording");
+	if (o->file) {
+		ret = replay_load(&r->src.rp, o->file);
+		if (ret == -EBADMSG) {
+			fprintf(stderr, "%s: %s: not a recording (size is not a multiple of 8)\n",
+				prog, o->file);
+			return 1;
+		} else if (ret) {
+			fprintf(stderr, "%s: cannot read %s: %s\n", prog, o->file, strerror(-ret));
+			return 1;
+		}
+		if (pid)
+			snprintf(r->what, sizeof(r->what), "PID %d (replayed)", (int)pid);
+		else
+			snprintf(r->what, sizeof(r->what), "recording %.70s", o->file);
+	} else {
+		r->src.fd = fd >= 0 ? fd : open_idle_bitmap(pid, !o->peek);
+		snprintf(r->what, sizeof(r->what), "PID %d", (int)pid);
+	}
+	r->src.cap = READ_RECORDS;
+	r->src.buf = xcalloc(r->src.cap, sizeof(*r->src.buf));
+	if (o->record) {
+		r->src.record = fopen(o->record, "w");
+		r->src.record_path = o->record;
+		if (!r->src.record) {
+			fprintf(stderr, "%s: cannot create %s: %s\n", prog, o->record,
+				strerror(errno));
+			return 1;
+		}
+	}
+	r->cols = term_columns(o);
+	r->color = use_color(o);
+	r->acc = xcalloc(r->cols + o->svg_columns, sizeof(*r->acc));
+	r->mapped = xcalloc(r->cols + o->svg_columns, sizeof(*r->mapped));
+	r->svg.cols = o->svg_columns;
+	return 0;
+}
+
+/*
+ * The priming pass clears what accumulated before we started.  A
+ * recording's first pass is the priming pass --record saved, unless it is
+ * the only (complete) pass: then it is the round.  0, or 1 on an error
+ * already reported.
+ */
+static int run_prime(struct run *r)
+{
+	const struct opts *o = r->o;
+	int ret;
+
+	if (o->peek || !o->prime || (o->file && r->src.rp.passes == 1))
+		return 0;
+	ret = source_pass(&r->src, &r->pass);
+	if (ret < 0) {
+		report_pass_error(&r->src, o, ret);
+		return 1;
+	}
+	if (ret > 0 || !r->pass.ev.nr) {
+		no_vm(r);
+		return 1;
+	}
+	layout_build(&r->layout, &r->pass.ev);
+	r->primed = true;
+	return 0;
+}
+
+enum { ROUND_OK, ROUND_END, ROUND_ERROR };
+
+/* One pass of one VM, and what follows from it; no output yet. */
+static int run_pass(struct run *r, int *status)
+{
+	const struct opts *o = r->o;
+	unsigned int i;
+	double ts;
+	int ret;
+
+	ts = now();
+	ret = source_pass(&r->src, &r->pass);
+	r->scan_s = now() - ts;
+	if (ret == 2) {
+		fprintf(stderr,
+			"%s: warning: %s: pass %u is truncated (no zero word after it), left out\n",
+			prog, o->file, r->src.rp.pass + 1);
+		*status = 1;
+	}
+	if (ret > 0) {
+		if (!r->rounds && !r->primed) {
+			no_vm(r);
+			*status = 1;
+			return ROUND_ERROR;
+		}
+		if (!o->json && !o->once)
+			printf("end of recording after %u round(s)\n", r->rounds);
+		return ROUND_END;
+	}
+	if (ret < 0) {
+		if (r->multi && ret == -ESRCH) {
+			fprintf(stderr, "%s: VM %s (PID %d) exited after %u round(s)\n",
+				prog, r->name, (int)r->pid, r->rounds);
+			return ROUND_ERROR;
+		}
+		report_pass_error(&r->src, o, ret);
+		*status = 1;
+		return ROUND_ERROR;
+	}
+	if (!r->pass.ev.nr) {
+		if (!r->rounds && !r->primed) {
+			no_vm(r);
+			*status = 1;
+			return ROUND_ERROR;
+		}
+		if (r->src.fd >= 0 && !process_alive(r->pid)) {
+			fprintf(stderr, "%s: %s%s%sPID %d exited after %u round(s)\n",
+				prog, r->multi ? "VM " : "", r->multi ? r->name : "",
+				r->multi ? " " : "", (int)r->pid, r->rounds);
+			if (!r->multi)
+				*status = 1;
+			return ROUND_ERROR;
+		}
+	}
+	if (!r->layout.nr)
+		layout_build(&r->layout, &r->pass.ev);
+	r->rounds++;
+	r->cur_ws = ws_push(&r->ws, &r->pass.ev);
+	r->ws_hist[(r->rounds - 1) % WS_HISTORY] = r->cur_ws;
+	if (r->rounds == 1 || r->cur_ws < r->ws_min)
+		r->ws_min = r->cur_ws;
+	if (r->cur_ws > r->ws_max)
+		r->ws_max = r->cur_ws;
+	r->ws_sum += r->cur_ws;
+	age_map_update(&r->age, r->pass.ev.ext, r->pass.ev.nr);
+	for (i = 0; i < o->nr_ages; i++)
+		r->idle_age[i] = age_map_idle_bytes(&r->age, o->ages[i]);
+	return ROUND_OK;
+}
+
+/* The mapped bytes of a VM's last pass. */
+static uint64_t run_mapped(const struct run *r)
+{
+	return pass_covered(&r->pass) - pass_state_bytes(&r->pass, IBD_HOLE);
+}
+
+static void print_place_text(const struct run *r, const struct opts *o)
+{
+	const struct tier_plan *pl = &r->plan;
+	char a[16], b[16], c[16], d[16], e[16];
+	unsigned int i;
+
+	fmt_size(a, sizeof(a), o->dry_run ? pl->to_slow : r->res.to_slow);
+	fmt_size(b, sizeof(b), o->dry_run ? pl->to_fast : r->res.to_fast);
+	fmt_size(c, sizeof(c), r->res.failed);
+	fmt_size(d, sizeof(d), age_map_node_bytes(&r->age, o->slow_node, true));
+	fmt_size(e, sizeof(e), age_map_node_bytes(&r->age, o->slow_node, false));
+	printf("%*s  place: %s %s to node %d, %s to node %d; failed %s", r->multi ? 12 : 0, "",
+	       o->dry_run ? "would move" : "moved",
+	       a, o->slow_node, b, o->fast_node, c);
+	for (i = 0; i < NR_TIER_ERRS; i++) {
+		if (r->res.err_bytes[i]) {
+			fmt_size(a, sizeof(a), r->res.err_bytes[i]);
+			printf(" (%s %s)", tier_err_name[i], a);
+		}
+	}
+	printf("; node %d %s, node %d %s", o->fast_node, d, o->slow_node, e);
+	if (r->budget != TIER_NO_BUDGET)
+		printf(", budget %s", fmt_size(a, sizeof(a), r->budget));
+	if (pl->short_bytes)
+		printf(", %s accessed over budget", fmt_size(a, sizeof(a), pl->short_bytes));
+	if (pl->deferred)
+		printf(", %s left for the rate limit", fmt_size(a, sizeof(a), pl->deferred));
+	putchar('\n');
+}
+
+/* --dry-run: every planned move, one line each. */
+static void print_plan(const struct run *r)
+{
+	char a[16];
+	size_t i;
+
+	for (i = 0; i < r->plan.nr; i++) {
+		const struct tier_move *mv = &r->plan.v[i];
+
+		printf("%s%s", r->multi ? r->name : "", r->multi ? ": " : "");
+		printf("would move 0x%llx-0x%llx (%s, %s pages, idle %u rounds, %s) to node %d\n",
+		       (unsigned long long)mv->start, (unsigned long long)mv->end,
+		       fmt_size(a, sizeof(a), mv->end - mv->start), size_name[mv->size],
+		       mv->age, mv->why, mv->node);
+	}
+}
+
+/* A hint for a move_pages() that failed with errno -ret. */
+static const char *move_pages_hint(int ret)
+{
+	if (ret == -ENODEV || ret == -EINVAL)
+		return " (is the node online, with memory? see /sys/devices/system/node)";
+	if (ret == -EPERM)
+		return " (moving another process's pages needs ptrace access to it: run as root)";
+	return "";
+}
+
+/*
+ * --place: share the fast-node budget, then plan and move each VM's
+ * memory.  The rate limit is shared equally by the VMs.
+ */
+static void place_round(struct run **vm, size_t n, const struct opts *o, bool verbose)
+{
+	struct tier_share *sh = xcalloc(n, sizeof(*sh));
+	uint64_t quota = (uint64_t)(o->rate * 1e6 * o->interval) / (n ? n : 1);
+	char a[16], b[16], c[16];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = tier_query_nodes(vm[i]->pid, &vm[i]->age, QUERY_UNITS);
+		if (ret && ret != -ESRCH)
+			fprintf(stderr, "%s: VM %s: move_pages (query): %s\n", prog,
+				vm[i]->name, strerror(-ret));
+		sh[i].warm = age_map_warm_bytes(&vm[i]->age, o->cold_age);
+		sh[i].mapped = run_mapped(vm[i]);
+	}
+	if (o->fast_budget != TIER_NO_BUDGET) {
+		tier_share_budget(o->fast_budget, sh, n);
+		for (i = 0; i < n; i++)
+			vm[i]->budget = sh[i].budget;
+		if (verbose && n > 1) {
+			printf("budget %s of node %d shared by working set",
+			       fmt_size(a, sizeof(a), o->fast_budget), o->fast_node);
+			printf(" (accessed in the last %u rounds):", o->cold_age);
+			for (i = 0; i < n; i++)
+				printf(" %s %s -> %s of %s;", vm[i]->name,
+				       fmt_size(a, sizeof(a), sh[i].warm),
+				       fmt_size(b, sizeof(b), sh[i].budget),
+				       fmt_size(c, sizeof(c), sh[i].mapped));
+			putchar('\n');
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct run *r = vm[i];
+		struct tier_cfg cfg = {
+			.slow = o->slow_node, .fast = o->fast_node, .cold_age = o->cold_age,
+			.budget = r->budget, .quota = quota,
+		};
+
+		tier_plan_free(&r->plan);
+		memset(&r->res, 0, sizeof(r->res));
+		if (r->no_place)
+			continue;
+		tier_plan_build(&r->age, &cfg, &r->plan);
+		if (o->dry_run) {
+			if (verbose)
+				print_plan(r);
+			continue;
+		}
+		ret = tier_execute(r->pid, &r->plan, &r->age, &r->res);
+		if (ret && ret != -ESRCH) {
+			fprintf(stderr, "%s: VM %s: move_pages to node %d: %s%s\n",
+				prog, r->name, o->slow_node, strerror(-ret),
+				move_pages_hint(ret));
+			r->no_place = true;	/* stop placing it; keep reporting */
+		}
+		r->moved_total[0] += r->res.to_slow;
+		r->moved_total[1] += r->res.to_fast;
+		for (ret = 0; ret < NR_TIER_ERRS; ret++)
+			r->failed_total[ret] += r->res.err_bytes[ret];
+	}
+	free(sh);
+}
+
+static int write_prom(struct run **vm, size_t n, const struct opts *o)
+{
+	struct prom_vm *pv = xcalloc(n, sizeof(*pv));
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		const struct run *r = vm[i];
+
+		pv[i].name = r->name;
+		pv[i].pid = r->pid;
+		memcpy(pv[i].bytes, r->pass.bytes, sizeof(pv[i].bytes));
+		pv[i].ws_bytes = r->cur_ws;
+		pv[i].window = o->k;
+		pv[i].ages = o->ages;
+		pv[i].idle_age_bytes = r->idle_age;
+		pv[i].nr_ages = o->nr_ages;
+		pv[i].rounds = r->rounds;
+		pv[i].scan_seconds = r->scan_s;
+		pv[i].placement = o->place;
+		pv[i].fast_bytes = age_map_node_bytes(&r->age, o->slow_node, true);
+		pv[i].slow_bytes = age_map_node_bytes(&r->age, o->slow_node, false);
+		pv[i].budget_bytes = r->budget;
+		memcpy(pv[i].moved_total, r->moved_total, sizeof(pv[i].moved_total));
+		memcpy(pv[i].failed_total, r->failed_total, sizeof(pv[i].failed_total));
+	}
+	ret = prom_write(o->prom, pv, n, wall_now());
+	free(pv);
+	if (ret)
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, o->prom, strerror(-ret));
+	return ret;
+}
+
+static void print_summary(const struct run *r)
+{
+	unsigned int n = r->rounds < WS_HISTORY ? r->rounds : WS_HISTORY, i;
+	char a[16], b[16], c[16], d[16];
+
+	printf("%s%s%u rounds: working set min %s, mean %s, max %s\n",
+	       r->multi ? r->name : "", r->multi ? ": " : "", r->rounds,
+	       fmt_size(a, sizeof(a), r->ws_min), fmt_size(b, sizeof(b), r->ws_sum / r->rounds),
+	       fmt_size(c, sizeof(c), r->ws_max));
+	printf("%s%sworking set percentiles%s: p50 %s, p90 %s, p99 %s\n",
+	       r->multi ? r->name : "", r->multi ? ": " : "",
+	       r->rounds > WS_HISTORY ? " (last 4096 rounds)" : "",
+	       fmt_size(a, sizeof(a), tier_percentile(r->ws_hist, n, 50)),
+	       fmt_size(b, sizeof(b), tier_percentile(r->ws_hist, n, 90)),
+	       fmt_size(c, sizeof(c), tier_percentile(r->ws_hist, n, 99)));
+	printf("%s%sidle now for at least", r->multi ? r->name : "", r->multi ? ": " : "");
+	for (i = 0; i < r->o->nr_ages; i++)
+		printf("%s %u round%s: %s", i ? "," : "", r->o->ages[i],
+		       r->o->ages[i] == 1 ? "" : "s", fmt_size(d, sizeof(d), r->idle_age[i]));
+	putchar('\n');
+	if (r->o->place && !r->o->dry_run)
+		printf("%s%smoved in all: %s to node %d, %s to node %d\n",
+		       r->multi ? r->name : "", r->multi ? ": " : "",
+		       fmt_size(a, sizeof(a), r->moved_total[0]), r->o->slow_node,
+		       fmt_size(b, sizeof(b), r->moved_total[1]), r->o->fast_node);
+}
+
+/* --all: open the VMs that appeared since the last round; prime them. */
+static void add_new_vms(struct run ***vm, size_t *n, struct opts *o)
+{
+	pid_t *pids;
+	size_t np = find_vms(&pids), i, j;
+
+	for (i = 0; i < np; i++) {
+		char path[40];
+		struct run *r;
+		int fd;
+
+		for (j = 0; j < *n && (*vm)[j]->pid != pids[i]; j++)
+			;
+		if (j < *n)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", (int)pids[i]);
+		fd = open(path, (o->peek ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		r = xcalloc(1, sizeof(*r));
+		if (run_open(r, o, pids[i], fd, true) || run_prime(r)) {
+			/* It has no memslots yet, or exited: try again next round. */
+			run_free(r);
+			free(r);
+			continue;
+		}
+		*vm = xrealloc(*vm, (*n + 1) * sizeof(**vm));
+		(*vm)[(*n)++] = r;
+		if (!o->json && !o->once && !o->prom)
+			printf("%s: found VM %s (PID %d)\n", prog, r->name, (int)r->pid);
+	}
+	free(pids);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o;
-	struct run r;
-	bool primed = false, done = false;
-	double t0, t, ts;
-	int ret, status = 0;
+	struct run **vm = NULL;
+	size_t nvm = 0, i, j;
+	unsigned int round = 0;
+	bool multi, primed, header = false, done = false;
 	struct sigaction sa;
+	struct opts o;
+	int status = 0;
+	double t0;
 
 	parse_args(argc, argv, &o);
-	memset(&r, 0, sizeof(r));
-	r.o = &o;
-	r.src.fd = -1;
-	r.src.clear = !o.peek;
-	r.src.lo = o.lo;
-	r.src.hi = o.hi;
-	r.src.use_ioctl = o.range;
-	if (ws_init(&r.ws, o.k))
-		return 2;
-
-	if (o.file) {
-		ret = replay_load(&r.src.rp, o.file);
-		if (ret == -EBADMSG) {
-			fprintf(stderr, "%s: %s: not a recording (size is not a multiple of 8)\n",
-				prog, o.file);
-			status = 1;
-			goto out;
-		} else if (ret) {
-			fprintf(stderr, "%s: cannot read %s: %s\n", prog, o.file, strerror(-ret));
-			status = 1;
-			goto out;
+	multi = o.all || o.npids > 1;
+	if (o.all) {
+		add_new_vms(&vm, &nvm, &o);
+		if (!nvm) {
+			fprintf(stderr,
+				"%s: no process has KVM guest memory mapped (or none I may read:\n"
+				"  run as root); start the VMs first, or give their PIDs\n", prog);
+			return 1;
 		}
-		if (o.pid)
-			snprintf(r.what, sizeof(r.what), "PID %d (replayed)", (int)o.pid);
-		else
-			snprintf(r.what, sizeof(r.what), "recording %.70s", o.file);
 	} else {
-		r.src.fd = open_idle_bitmap(o.pid, !o.peek);
-		snprintf(r.what, sizeof(r.what), "PID %d", (int)o.pid);
-	}
-	r.src.cap = READ_RECORDS;
-	r.src.buf = xcalloc(r.src.cap, sizeof(*r.src.buf));
-	if (o.record) {
-		r.src.record = fopen(o.record, "w");
-		r.src.record_path = o.record;
-		if (!r.src.record) {
-			fprintf(stderr, "%s: cannot create %s: %s\n", prog, o.record,
-				strerror(errno));
-			status = 1;
-			goto out;
+		unsigned int n = o.npids ? o.npids : 1;
+
+		vm = xcalloc(n, sizeof(*vm));
+		for (i = 0; i < n; i++) {
+			vm[i] = xcalloc(1, sizeof(*vm[i]));
+			nvm++;
+			if (run_open(vm[i], &o, o.npids ? o.pids[i] : 0, -1, multi)) {
+				status = 1;
+				goto out;
+			}
 		}
 	}
-	r.cols = term_columns(&o);
-	r.color = o.color == 1 || (o.color < 0 && isatty(STDOUT_FILENO));
-	r.acc = xcalloc(r.cols + o.svg_columns, sizeof(*r.acc));
-	r.mapped = xcalloc(r.cols + o.svg_columns, sizeof(*r.mapped));
-	r.svg.cols = o.svg_columns;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1487,124 +2346,132 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	/* The priming pass clears what accumulated before we started. */
-	if (!o.peek && o.prime) {
-		ret = source_pass(&r.src, &r.pass);
-		if (ret < 0) {
-			report_pass_error(&r.src, &o, ret);
-			status = 1;
-			goto out;
+	if (!o.all) {
+		for (i = 0; i < nvm; i++) {
+			if (run_prime(vm[i])) {
+				status = 1;
+				goto out;
+			}
 		}
-		if (ret > 0 || !r.pass.ev.nr) {
-			no_vm(&r);
-			status = 1;
-			goto out;
-		}
-		layout_build(&r.layout, &r.pass.ev);
-		primed = true;
 	}
+	primed = o.all || vm[0]->primed;
 
 	t0 = now();
-	while (!stopping() && !done && (!o.rounds || r.rounds < o.rounds)) {
-		uint64_t ws;
+	while (!stopping() && !done && (!o.rounds || round < o.rounds)) {
+		bool any = false;
 
-		if (primed || r.rounds) {
-			if (!sleep_until(t0 + (r.rounds + primed) * o.interval))
+		if (primed || round) {
+			if (!sleep_until(t0 + (round + primed) * o.interval))
 				break;
 		}
-		ts = now();
-		ret = source_pass(&r.src, &r.pass);
-		t = now();
-		if (ret > 0) {
-			if (!r.rounds && !primed) {
-				no_vm(&r);
-				status = 1;
-				goto out;
+		for (i = 0; i < nvm; i++) {
+			switch (run_pass(vm[i], &status)) {
+			case ROUND_OK:
+				any = true;
+				break;
+			case ROUND_END:
+				done = true;
+				break;
+			default:
+				if (!multi)
+					goto summary;
+				vm[i]->gone = true;
 			}
-			if (!o.json && !o.once)
-				printf("end of recording after %u round(s)\n", r.rounds);
-			break;
 		}
-		if (ret < 0) {
-			report_pass_error(&r.src, &o, ret);
-			status = 1;
-			break;
-		}
-		if (!r.pass.ev.nr) {
-			if (!r.rounds && !primed) {
-				no_vm(&r);
-				status = 1;
-				goto out;
+		/* Drop the VMs that exited. */
+		for (i = j = 0; i < nvm; i++) {
+			if (vm[i]->gone) {
+				run_free(vm[i]);
+				free(vm[i]);
+				continue;
 			}
-			if (r.src.fd >= 0 && !process_alive(o.pid)) {
-				fprintf(stderr, "%s: PID %d exited after %u round(s)\n",
-					prog, (int)o.pid, r.rounds);
+			vm[j++] = vm[i];
+		}
+		nvm = j;
+		if (done || !any) {
+			if (!nvm && !o.all) {
+				fprintf(stderr, "%s: every VM exited\n", prog);
 				status = 1;
 				break;
 			}
+			if (done || !o.all)
+				break;
 		}
-		if (!r.layout.nr)
-			layout_build(&r.layout, &r.pass.ev);
-		r.rounds++;
-		ws = ws_push(&r.ws, &r.pass.ev);
-		if (r.rounds == 1 || ws < r.ws_min)
-			r.ws_min = ws;
-		if (ws > r.ws_max)
-			r.ws_max = ws;
-		r.ws_sum += ws;
-		if (r.cols)
-			heat_row(&r.layout, &r.pass.ev, r.cols, r.acc, r.mapped);
-		if (o.once) {
-			print_round_once(&r, ws, t - ts);
-		} else if (o.json) {
-			print_round_json(&r, ws, t - t0, t - ts);
-		} else {
-			if (r.rounds == 1)
-				print_header(&r);
-			print_round_text(&r, ws);
+		round++;
+		if (o.place) {
+			struct run **live = xcalloc(nvm ? nvm : 1, sizeof(*live));
+			size_t nl = 0;
+
+			for (i = 0; i < nvm; i++)
+				live[nl++] = vm[i];
+			place_round(live, nl, &o, !o.json && !o.once);
+			free(live);
+		}
+		for (i = 0; i < nvm; i++) {
+			struct run *r = vm[i];
+			double t = now();
+
+			if (r->cols)
+				heat_row(&r->layout, &r->pass.ev, r->cols, r->acc, r->mapped);
+			if (o.json) {
+				print_round_json(r, r->cur_ws, t - t0, r->scan_s);
+			} else if (o.once) {
+				print_round_once(r, r->cur_ws, r->scan_s);
+			} else {
+				if (r->rounds == 1)
+					print_header(r);
+				if (multi && !header && i == nvm - 1) {
+					print_columns(r);
+					header = true;
+				}
+			}
+			if (o.svg) {
+				uint64_t *acc = r->acc + r->cols, *mapped = r->mapped + r->cols;
+
+				heat_row(&r->layout, &r->pass.ev, o.svg_columns, acc, mapped);
+				svg_hist_add(&r->svg, acc, mapped, r->layout.total, r->cur_ws,
+					     t - t0);
+			}
+		}
+		if (!o.json && !o.once) {
+			for (i = 0; i < nvm; i++) {
+				print_round_text(vm[i], vm[i]->cur_ws);
+				if (o.place && !vm[i]->no_place)
+					print_place_text(vm[i], &o);
+			}
 		}
 		fflush(stdout);
-		if (o.svg) {
-			uint64_t *acc = r.acc + r.cols, *mapped = r.mapped + r.cols;
-
-			heat_row(&r.layout, &r.pass.ev, o.svg_columns, acc, mapped);
-			svg_hist_add(&r.svg, acc, mapped, r.layout.total, ws, t - t0);
-		}
-	}
-
-	if (!o.json && !o.once && r.rounds > 1) {
-		char a[16], b[16], c[16];
-
-		printf("%u rounds: working set min %s, mean %s, max %s\n", r.rounds,
-		       fmt_size(a, sizeof(a), r.ws_min),
-		       fmt_size(b, sizeof(b), r.ws_sum / r.rounds),
-		       fmt_size(c, sizeof(c), r.ws_max));
-	}
-	if (o.svg && r.rounds) {
-		ret = svg_write(o.svg, &r.svg, &r.layout, r.what, &o);
-		if (ret) {
-			fprintf(stderr, "%s: cannot write %s: %s\n", prog, o.svg, strerror(-ret));
+		if (o.prom && write_prom(vm, nvm, &o))
 			status = 1;
-		} else if (!o.json && !o.once) {
-			printf("heat map image: %s\n", o.svg);
+		if (o.all)
+			add_new_vms(&vm, &nvm, &o);
+	}
+
+summary:
+	for (i = 0; i < nvm; i++) {
+		struct run *r = vm[i];
+		int ret;
+
+		if (!o.json && !o.once && r->rounds > 1)
+			print_summary(r);
+		if (o.svg && r->rounds) {
+			ret = svg_write(o.svg, &r->svg, &r->layout, r->what, &o);
+			if (ret) {
+				fprintf(stderr, "%s: cannot write %s: %s\n", prog, o.svg,
+					strerror(-ret));
+				status = 1;
+			} else if (!o.json && !o.once) {
+				printf("heat map image: %s\n", o.svg);
+			}
 		}
 	}
 out:
-	if (r.src.record && fclose(r.src.record)) {
-		fprintf(stderr, "%s: cannot write %s\n", prog, o.record);
-		status = 1;
+	for (i = 0; i < nvm; i++) {
+		if (run_free(vm[i]))
+			status = 1;
+		free(vm[i]);
 	}
-	if (r.src.fd >= 0)
-		close(r.src.fd);
-	free(r.src.buf);
-	free(r.src.rp.rec);
-	free(r.pass.ev.ext);
-	free(r.acc);
-	free(r.mapped);
-	free(r.svg.cell);
-	free(r.svg.ws);
-	free(r.svg.t);
-	ws_free(&r.ws);
-	layout_free(&r.layout);
+	free(vm);
+	free(o.pids);
 	return status;
 }

@@ -468,47 +468,134 @@ static void write_recording(const char *name, const uint64_t *rec, size_t nrec)
 	}
 }
 
+/* Settings for the next run_tool() only; it clears them. */
+static struct {
+	const char *argv0;	/* argv[0] instead of the binary's path */
+	const char *env[4];	/* "NAME=VALUE" to set, "NAME" to unset */
+	bool pty;		/* stdout and stderr on a pseudo-terminal */
+} run_opts;
+
+/* Open a pseudo-terminal pair; false (and a diagnostic) if there is none. */
+static bool open_pty(int *master, int *slave)
+{
+	*slave = -1;
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master >= 0 && !grantpt(*master) && !unlockpt(*master))
+		*slave = open(ptsname(*master), O_RDWR | O_NOCTTY);
+	if (*slave < 0) {
+		printf("# no pseudo-terminal: %s\n", strerror(errno));
+		if (*master >= 0)
+			close(*master);
+		return false;
+	}
+	return true;
+}
+
+#define MAX_ARGS	31
+
 /*
- * Run the tool with the arguments that follow, up to a NULL; its stdout and
- * stderr go to out (NUL-terminated).  Returns its exit status.
+ * Run the tool with the arguments in args[], up to a NULL (at most
+ * MAX_ARGS); its stdout and stderr go to out (NUL-terminated).  Returns its
+ * exit status, -1 if it could not be run.
  */
-static int run_tool(char *out, size_t len, ...)
+static int run_toolv(char *out, size_t len, const char * const *args)
 {
 	const char *bin = getenv("KVM_IDLE") ? getenv("KVM_IDLE") : "./kvm_idle";
 	const char *log = tmp_path("out.txt");
-	const char *argv[32];
+	const char *argv[MAX_ARGS + 1];
 	unsigned int i = 0;
-	int status, fd;
-	va_list ap;
+	int status, fd, master = -1, slave = -1;
+	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
-	argv[i++] = bin;
-	va_start(ap, len);
-	while (i < 31 && (argv[i] = va_arg(ap, const char *)))
+	argv[i++] = run_opts.argv0 ? run_opts.argv0 : bin;
+	while (i < MAX_ARGS && (argv[i] = args[i - 1]))
 		i++;
-	va_end(ap);
 	argv[i] = NULL;
+	out[0] = 0;
+	if (run_opts.pty && !open_pty(&master, &slave)) {
+		memset(&run_opts, 0, sizeof(run_opts));
+		return -1;
+	}
 	fflush(stdout);
 	pid = fork();
 	if (!pid) {
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		for (i = 0; i < ARRAY_SIZE(run_opts.env) && run_opts.env[i]; i++) {
+			if (strchr(run_opts.env[i], '='))
+				putenv((char *)run_opts.env[i]);
+			else
+				unsetenv(run_opts.env[i]);
+		}
+		fd = slave >= 0 ? slave : open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execv(bin, (char **)argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
+	memset(&run_opts, 0, sizeof(run_opts));
+	if (master >= 0) {
+		/* Until the child, the last holder of the slave, is gone: EIO. */
+		close(slave);
+		while (pid > 0 && got < len - 1) {
+			n = read(master, out + got, len - 1 - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		out[got] = 0;
+		close(master);
+	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
-	out[0] = 0;
-	fd = open(log, O_RDONLY);
-	if (fd >= 0) {
-		n = read(fd, out, len - 1);
-		out[n > 0 ? n : 0] = 0;
-		close(fd);
+	if (master < 0) {
+		fd = open(log, O_RDONLY);
+		if (fd >= 0) {
+			n = read(fd, out, len - 1);
+			out[n > 0 ? n : 0] = 0;
+			close(fd);
+		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* run_toolv() with the arguments that follow, up to a NULL. */
+static int run_tool(char *out, size_t len, ...)
+{
+	const char *args[MAX_ARGS + 1];
+	unsigned int i = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	while (i < MAX_ARGS && (args[i] = va_arg(ap, const char *)))
+		i++;
+	va_end(ap);
+	args[i] = NULL;
+	return run_toolv(out, len, args);
+}
+
+/* The contents of a file, NUL-terminated, in buf; its length or -1. */
+static ssize_t read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* The first line of s, at most 60 characters, for a test's description. */
+static const char *first_line(const char *s)
+{
+	static char buf[61];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(s, "\n"), s);
+	return buf;
 }
 
 static unsigned int count_str(const char *s, const char *needle)
@@ -646,10 +733,569 @@ static void test_tool(void)
 	}
 }
 
+/* Every "timestamp" is now, to the second, with 3 decimals; how many there are. */
+static unsigned int timestamps_ok(const char *out, unsigned int *bad)
+{
+	double t0 = time(NULL);
+	const char *p = out;
+	unsigned int n = 0;
+	char *end;
+
+	*bad = 0;
+	while ((p = strstr(p, "\"timestamp\":"))) {
+		const char *dot;
+		double t;
+
+		p += strlen("\"timestamp\":");
+		t = strtod(p, &end);
+		dot = memchr(p, '.', end - p);
+		if (t < t0 - 60 || t > t0 + 60 || !dot || end - dot != 4)
+			(*bad)++;
+		n++;
+		p = end;
+	}
+	return n;
+}
+
+/* Defects found by trying the tool as a new user would, one test each. */
+static void test_tool_usage(void)
+{
+	/* A priming pass, round 1, then a pass cut off before its zero word. */
+	const uint64_t cut[] = {
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 16384), 0,
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 4096), MK_RUN(IDLE, 4K, 12288), 0,
+		MK_ADDR(BASE), MK_RUN(IDLE, 4K, 100),
+	};
+	/* One pass as `dd if=/proc/PID/idle_bitmap` writes it: no zero word. */
+	const uint64_t one[] = {
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 4096), MK_RUN(IDLE, 4K, 12288),
+	};
+	const uint64_t one_z[] = { MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 4096), 0 };
+	char out[65536], rec_file[256], cut_file[256], one_file[256], one_z_file[256];
+	char bin[PATH_MAX], src[300];
+	const char *b = getenv("KVM_IDLE") ? getenv("KVM_IDLE") : "./kvm_idle";
+	unsigned int bad, n;
+	int ret;
+
+	write_recording("cut.bin", cut, ARRAY_SIZE(cut));
+	write_recording("one.bin", one, ARRAY_SIZE(one));
+	write_recording("one_z.bin", one_z, ARRAY_SIZE(one_z));
+	snprintf(rec_file, sizeof(rec_file), "%s", tmp_path("rec.bin"));
+	snprintf(cut_file, sizeof(cut_file), "%s", tmp_path("cut.bin"));
+	snprintf(one_file, sizeof(one_file), "%s", tmp_path("one.bin"));
+	snprintf(one_z_file, sizeof(one_z_file), "%s", tmp_path("one_z.bin"));
+
+	/* 1. --once --json is one JSON object. */
+	ret = run_tool(out, sizeof(out), "--once", "--json", "--file", rec_file, NULL);
+	ok(ret == 0 && out[0] == '{' && count_str(out, "\n") == 1 &&
+	   strstr(out, "}\n") && strstr(out, "\"round\":1,") &&
+	   strstr(out, "\"ws_bytes\":16777216,") && !strstr(out, "ws_bytes="),
+	   "tool: --once --json prints one JSON object (got '%s')", first_line(out));
+
+	/* 2. A one-pass recording is one round, not a priming pass. */
+	ret = run_tool(out, sizeof(out), "--json", "--file", one_file, NULL);
+	ok(ret == 0 && count_str(out, "\"round\":") == 1 &&
+	   strstr(out, "\"ws_bytes\":16777216,"),
+	   "tool: a one-pass recording (dd) is reported as one round (exit %d, '%s')",
+	   ret, first_line(out));
+	ret = run_tool(out, sizeof(out), "--file", one_z_file, NULL);
+	ok(ret == 0 && strstr(out, "end of recording after 1 round(s)"),
+	   "tool: a one-pass recording with its zero word is one round (exit %d)", ret);
+
+	/* 3. A recording cut off in the middle of a pass. */
+	ret = run_tool(out, sizeof(out), "--json", "--file", cut_file, NULL);
+	ok(ret == 1 && count_str(out, "\"round\":") == 1 &&
+	   strstr(out, "warning: ") && strstr(out, "pass 3 ") && strstr(out, "truncated"),
+	   "tool: a truncated last pass -> warns naming pass 3, reports 1 round, exits 1 (exit %d, %u rounds)",
+	   ret, count_str(out, "\"round\":"));
+
+	/* 4. --once with -n. */
+	ret = run_tool(out, sizeof(out), "--once", "-n", "3", "--file", rec_file, NULL);
+	ok(ret == 2 && strstr(out, "--once") && strstr(out, "-n"),
+	   "tool: --once -n 3 -> usage error naming both, exit 2 (exit %d)", ret);
+	ret = run_tool(out, sizeof(out), "--rounds=2", "-1", "--file", rec_file, NULL);
+	ok(ret == 2 && strstr(out, "--once") && strstr(out, "--rounds"),
+	   "tool: --rounds=2 -1 -> usage error too (exit %d)", ret);
+
+	/* 5. JSON of a replay without a PID. */
+	snprintf(src, sizeof(src), "\"source\":\"%s\"", rec_file);
+	ret = run_tool(out, sizeof(out), "--json", "--file", rec_file, NULL);
+	ok(ret == 0 && count_str(out, "\"pid\":null,") == 3 && count_str(out, src) == 3,
+	   "tool: replay without PID -> \"pid\":null and \"source\" in JSON ('%s')",
+	   first_line(out));
+	ret = run_tool(out, sizeof(out), "--json", "--file", rec_file, "4242", NULL);
+	ok(ret == 0 && count_str(out, "\"pid\":4242,") == 3,
+	   "tool: replay with PID -> \"pid\":4242");
+
+	/* 6. --color=auto on a terminal: NO_COLOR and TERM=dumb turn it off. */
+	run_opts.pty = true;
+	run_opts.env[0] = "TERM=xterm";
+	run_opts.env[1] = "NO_COLOR";
+	ret = run_tool(out, sizeof(out), "-w", "8", "--file", rec_file, NULL);
+	if (ret < 0) {
+		ok(true, "# SKIP tool: --color=auto tests need a pseudo-terminal");
+	} else {
+		ok(ret == 0 && strstr(out, "\033[48;5;"), "tool: --color=auto colours a terminal");
+		run_opts.pty = true;
+		run_opts.env[0] = "TERM=xterm";
+		run_opts.env[1] = "NO_COLOR=1";
+		ret = run_tool(out, sizeof(out), "-w", "8", "--file", rec_file, NULL);
+		ok(ret == 0 && strstr(out, "|@@") && !strstr(out, "\033["),
+		   "tool: --color=auto with NO_COLOR=1 -> no colour");
+		run_opts.pty = true;
+		run_opts.env[0] = "TERM=xterm";
+		run_opts.env[1] = "NO_COLOR=";
+		ret = run_tool(out, sizeof(out), "-w", "8", "--file", rec_file, NULL);
+		ok(ret == 0 && strstr(out, "\033[48;5;"),
+		   "tool: an empty NO_COLOR does not disable colour");
+		run_opts.pty = true;
+		run_opts.env[0] = "TERM=dumb";
+		run_opts.env[1] = "NO_COLOR";
+		ret = run_tool(out, sizeof(out), "-w", "8", "--file", rec_file, NULL);
+		ok(ret == 0 && strstr(out, "|@@") && !strstr(out, "\033["),
+		   "tool: --color=auto with TERM=dumb -> no colour");
+		run_opts.pty = true;
+		run_opts.env[0] = "TERM=dumb";
+		run_opts.env[1] = "NO_COLOR=1";
+		ret = run_tool(out, sizeof(out), "--color=always", "-w", "8", "--file", rec_file,
+			       NULL);
+		ok(ret == 0 && strstr(out, "\033[48;5;"),
+		   "tool: --color=always overrides NO_COLOR and TERM=dumb");
+	}
+
+	/* 7. Messages name the program by its basename. */
+	if (!realpath(b, bin))
+		snprintf(bin, sizeof(bin), "%s", b);
+	run_opts.argv0 = bin;
+	ret = run_tool(out, sizeof(out), "--bogus", NULL);
+	ok(ret == 2 && !strncmp(out, "kvm_idle: ", 10) && !strstr(out, "/kvm_idle"),
+	   "tool: run as %s, messages start 'kvm_idle: ' (got '%s')", bin, first_line(out));
+	run_opts.argv0 = bin;
+	ret = run_tool(out, sizeof(out), "-i", "x", "1", NULL);
+	ok(ret == 2 && !strncmp(out, "kvm_idle: bad interval", 22) && !strstr(out, "/kvm_idle"),
+	   "tool: usage errors use the basename too");
+
+	/* 8. -i 0 only with --file. */
+	ret = run_tool(out, sizeof(out), "-i", "0", "2147483647", NULL);
+	ok(ret == 2 && strstr(out, "interval"),
+	   "tool: -i 0 for a live PID -> usage error, exit 2 (exit %d, '%s')", ret,
+	   first_line(out));
+	ret = run_tool(out, sizeof(out), "-i", "0", "--json", "--file", rec_file, NULL);
+	ok(ret == 0 && count_str(out, "\"round\":") == 3, "tool: -i 0 with --file is fine");
+
+	/* 9. Every JSON object has a wall-clock timestamp. */
+	ret = run_tool(out, sizeof(out), "--json", "--file", rec_file, NULL);
+	n = timestamps_ok(out, &bad);
+	ok(ret == 0 && n == 3 && !bad,
+	   "tool: --json has \"timestamp\" (now, 3 decimals) in every object (%u, %u bad)",
+	   n, bad);
+	ret = run_tool(out, sizeof(out), "--once", "--json", "--file", rec_file, NULL);
+	n = timestamps_ok(out, &bad);
+	ok(ret == 0 && n == 1 && !bad, "tool: --once --json has \"timestamp\" too");
+}
+
+/* The value of attribute name in the element that starts at el; -1 if none. */
+static long svg_attr(const char *el, const char *name)
+{
+	char key[32];
+	const char *end = strchr(el, '>'), *p;
+
+	snprintf(key, sizeof(key), " %s=\"", name);
+	p = strstr(el, key);
+	if (!p || !end || p > end)
+		return -1;
+	return strtol(p + strlen(key), NULL, 10);
+}
+
+static void test_svg(void)
+{
+	/* Two ranges of 4 MiB, 1 GiB apart: a priming pass and two rounds. */
+	const uint64_t rec[] = {
+		MK_ADDR(BASE), MK_RUN(IDLE, 4K, 1024),
+		MK_ADDR(BASE + GIB), MK_RUN(IDLE, 4K, 1024), 0,
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 1024), MK_ADDR(BASE + GIB),
+		MK_RUN(IDLE, 4K, 512), MK_RUN(HOLE, 4K, 512), 0,
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 128), MK_RUN(IDLE, 4K, 896),
+		MK_ADDR(BASE + GIB), MK_RUN(ACCESSED, 4K, 1024), 0,
+	};
+	char out[4096], svg[262144], label[64];
+	const char *line, *r1, *leg, *lab, *p, *end;
+	long x1, x2, y1, y2, left, top, right, bottom, prev;
+	bool levels = true;
+	unsigned int i;
+	int ret;
+
+	write_recording("two.bin", rec, ARRAY_SIZE(rec));
+	ret = run_tool(out, sizeof(out), "--json", "--svg", tmp_path("two.svg"), "--svg-columns",
+		       "64", "--file", tmp_path("two.bin"), NULL);
+	ok(ret == 0 && read_text(tmp_path("two.svg"), svg, sizeof(svg)) > 0 &&
+	   count_str(svg, "<g id=\"r") == 2, "svg: a 2-range recording renders 2 rows");
+
+	/* The map's extent, from the cells of the first and last rows. */
+	r1 = strstr(svg, "<g id=\"r1\"><rect");
+	left = r1 ? svg_attr(r1 + 11, "x") : -1;
+	top = r1 ? svg_attr(r1 + 11, "y") : -1;
+	p = strstr(svg, "<g id=\"r2\"><rect");
+	bottom = p ? svg_attr(p + 11, "y") + svg_attr(p + 11, "height") : -1;
+	/* The row's last rect is its working-set bar; the one before ends the map. */
+	right = -1;
+	end = r1 ? strstr(r1, "</g>") : NULL;
+	for (p = r1, prev = -1; p && (p = strstr(p + 1, "<rect")) && p < end; ) {
+		right = prev;
+		prev = svg_attr(p, "x") + svg_attr(p, "width");
+	}
+
+	line = strstr(svg, "<line class=\"memslot\"");
+	x1 = line ? svg_attr(line, "x1") : -1;
+	x2 = line ? svg_attr(line, "x2") : -1;
+	y1 = line ? svg_attr(line, "y1") : -1;
+	y2 = line ? svg_attr(line, "y2") : -1;
+	ok(line && count_str(svg, "<line class=\"memslot\"") == 1 && x1 == x2 &&
+	   x1 == (left + right) / 2 && y1 <= top && y2 >= bottom,
+	   "svg: one memslot boundary line down the map, halfway (x %ld of %ld..%ld, y %ld..%ld of %ld..%ld)",
+	   x1, left, right, y1, y2, top, bottom);
+	snprintf(label, sizeof(label), ">0x%llx</text>", BASE + GIB);
+	lab = strstr(svg, label);
+	while (lab && lab > svg && strncmp(lab, "<text", 5))
+		lab--;
+	ok(lab && svg_attr(lab, "x") == x1 && strstr(svg, ">0x7f0000000000</text>"),
+	   "svg: the boundary is labelled with the range's start address");
+
+	leg = strstr(svg, "<g id=\"legend\"");
+	for (i = 1; i <= 8; i++) {
+		snprintf(label, sizeof(label), ">%u/8", i);
+		if (!leg || !strstr(leg, label))
+			levels = false;
+	}
+	ok(leg && strstr(leg, ">unmapped<") && strstr(leg, ">idle<") && levels &&
+	   strstr(leg, "working set") && strstr(leg, "</g>"),
+	   "svg: legend with unmapped, idle, 1/8..8/8 accessed and the working-set bar");
+}
+
+/* PIDs above pid_max (at most 2^22): no such process can exist. */
+#define NO_PID		"2147483647"
+#define NO_PID2		"2147483646"
+
+struct usage_case {
+	const char *what;
+	const char *args[8];
+	const char *msg[3];	/* what the message must contain */
+};
+
+/* The usage rules of the multi-VM, --ages, --prom and --place options. */
+static void test_tool_usage_rules(void)
+{
+	const uint64_t rec[] = {
+		MK_ADDR(BASE), MK_RUN(IDLE, 4K, 256), 0,
+		MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 256), 0,
+	};
+	char out[65536], rec_file[256], svg[256];
+	const struct usage_case cases[] = {
+		{ "--place with --peek", { "--place=1", "--peek", NO_PID },
+		  { "--place", "--peek" } },
+		{ "--place with --once", { "--place=1", "--once", NO_PID },
+		  { "--place", "--once" } },
+		{ "--place with --file", { "--place=1", "--file", rec_file },
+		  { "--place", "--file" } },
+		{ "--dry-run without --place", { "--dry-run", NO_PID },
+		  { "--dry-run", "--place" } },
+		{ "--cold-age without --place", { "--cold-age=3", NO_PID },
+		  { "--cold-age", "--place" } },
+		{ "--rate without --place", { "--rate=100", NO_PID }, { "--rate", "--place" } },
+		{ "--fast-budget without --place", { "--fast-budget=64G", NO_PID },
+		  { "--fast-budget", "--place" } },
+		{ "--dry-run without --place, with --file", { "--dry-run", "--file", rec_file },
+		  { "--dry-run", "--place" } },
+		{ "--all with a PID", { "--all", NO_PID }, { "--all", "PID" } },
+		{ "--file with --all", { "--all", "--file", rec_file }, { "--file", "--all" } },
+		{ "--file with two PIDs", { "--file", rec_file, NO_PID, NO_PID2 },
+		  { "--file", "one PID" } },
+		{ "--svg with two PIDs", { "--svg", svg, NO_PID, NO_PID2 },
+		  { "--svg", "one PID" } },
+		{ "--record with two PIDs", { "--record", svg, NO_PID, NO_PID2 },
+		  { "--record", "one PID" } },
+		{ "--range with two PIDs", { "--range", "0x7f0000000000+16M", NO_PID, NO_PID2 },
+		  { "--range", "one PID" } },
+		{ "--svg with --all", { "--all", "--svg", svg }, { "--svg", "one VM" } },
+		{ "--ages descending", { "--ages=5,1", NO_PID },
+		  { "--ages", "'5,1'", "ascending" } },
+		{ "--ages with a repeat", { "--ages=1,5,5", NO_PID }, { "--ages", "'1,5,5'" } },
+		{ "--ages=0", { "--ages=0", NO_PID }, { "--ages", "'0'" } },
+		{ "--ages with a 0", { "--ages=0,5", NO_PID }, { "--ages", "'0,5'" } },
+		{ "--ages with 9 thresholds", { "--ages=1,2,3,4,5,6,7,8,9", NO_PID },
+		  { "--ages", "up to 8" } },
+		{ "--ages empty", { "--ages=", NO_PID }, { "--ages" } },
+		{ "--ages=1,,2", { "--ages=1,,2", NO_PID }, { "--ages", "'1,,2'" } },
+		{ "--ages=1,", { "--ages=1,", NO_PID }, { "--ages", "'1,'" } },
+		{ "--ages=x", { "--ages=x", NO_PID }, { "--ages", "'x'" } },
+		{ "--place=1:1 (one node twice)", { "--place=1:1", NO_PID },
+		  { "--place", "'1:1'", "different" } },
+		{ "--place=0 (the default fast node 0 twice)", { "--place=0", NO_PID },
+		  { "--place", "'0'" } },
+		{ "--place=x", { "--place=x", NO_PID }, { "--place", "'x'" } },
+		{ "--place=1:", { "--place=1:", NO_PID }, { "--place", "'1:'" } },
+		{ "--place=-1", { "--place=-1", NO_PID }, { "--place", "'-1'" } },
+		{ "--place=1:2:3", { "--place=1:2:3", NO_PID }, { "--place", "'1:2:3'" } },
+		{ "--place=1,2", { "--place=1,2", NO_PID }, { "--place", "'1,2'" } },
+		{ "--place=1024", { "--place=1024", NO_PID }, { "--place", "'1024'" } },
+		{ "--place empty", { "--place=", NO_PID }, { "--place" } },
+		{ "--fast-budget=lots", { "--place=1", "--fast-budget=lots", NO_PID },
+		  { "--fast-budget", "'lots'" } },
+		{ "--fast-budget=-1", { "--place=1", "--fast-budget=-1", NO_PID },
+		  { "--fast-budget", "'-1'" } },
+		{ "--fast-budget=64X", { "--place=1", "--fast-budget=64X", NO_PID },
+		  { "--fast-budget", "'64X'" } },
+		{ "--fast-budget=64GB", { "--place=1", "--fast-budget=64GB", NO_PID },
+		  { "--fast-budget", "'64GB'" } },
+		{ "--fast-budget past 2^64", { "--place=1", "--fast-budget=16777216T", NO_PID },
+		  { "--fast-budget" } },
+		{ "--cold-age=0", { "--place=1", "--cold-age=0", NO_PID },
+		  { "--cold-age", "'0'" } },
+		{ "--rate=0", { "--place=1", "--rate=0", NO_PID }, { "--rate", "'0'" } },
+		{ "--rate=-5", { "--place=1", "--rate=-5", NO_PID }, { "--rate", "'-5'" } },
+		{ "a PID given twice", { NO_PID, NO_PID }, { "PID " NO_PID " given twice" } },
+		{ "a PID given twice, not in a row", { NO_PID, NO_PID2, NO_PID },
+		  { "PID " NO_PID " given twice" } },
+	};
+	unsigned int i, j;
+	int ret;
+
+	write_recording("rules.bin", rec, ARRAY_SIZE(rec));
+	snprintf(rec_file, sizeof(rec_file), "%s", tmp_path("rules.bin"));
+	snprintf(svg, sizeof(svg), "%s", tmp_path("rules.svg"));
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct usage_case *c = &cases[i];
+		bool named = true;
+
+		ret = run_toolv(out, sizeof(out), c->args);
+		for (j = 0; j < ARRAY_SIZE(c->msg) && c->msg[j]; j++)
+			if (!strstr(out, c->msg[j]))
+				named = false;
+		ok(ret == 2 && named && !strncmp(out, "kvm_idle: ", 10) &&
+		   strstr(out, "Try 'kvm_idle --help'"),
+		   "usage: %s -> exit 2, naming %s%s%s (exit %d, '%s')", c->what, c->msg[0],
+		   c->msg[1] ? " and " : "", c->msg[1] ? c->msg[1] : "", ret, first_line(out));
+	}
+	ok(access(svg, F_OK), "usage: a refused --svg/--record creates no file");
+
+	/* What the rules allow gets past them: to the missing process (exit 1). */
+	ret = run_tool(out, sizeof(out), "--place=2:1", "--cold-age=3", "--rate=0.5",
+		       "--fast-budget=64G", "--dry-run", NO_PID, NULL);
+	ok(ret == 1 && strstr(out, "no process with PID " NO_PID),
+	   "usage: --place=2:1 --cold-age --rate --fast-budget --dry-run are accepted (exit %d, '%s')",
+	   ret, first_line(out));
+	ret = run_tool(out, sizeof(out), NO_PID, NO_PID2, NULL);
+	ok(ret == 1 && strstr(out, "no process with PID " NO_PID),
+	   "usage: two different PIDs are accepted (exit %d, '%s')", ret, first_line(out));
+	ret = run_tool(out, sizeof(out), "--once", "--ages=1,2,3,4,5,6,7,8", "--file", rec_file,
+		       NULL);
+	ok(ret == 0 && strstr(out, " idle_1r_bytes=") && strstr(out, " idle_8r_bytes=0\n"),
+	   "usage: --ages takes up to 8 thresholds (exit %d)", ret);
+	ret = run_tool(out, sizeof(out), "--json", "--ages=1000000", "--file", rec_file, NULL);
+	ok(ret == 0 && strstr(out, "\"idle_age_bytes\":{\"1000000\":0}"),
+	   "usage: --ages up to 1000000 rounds (exit %d)", ret);
+	ret = run_tool(out, sizeof(out), "--ages=1000001", "--file", rec_file, NULL);
+	ok(ret == 2 && strstr(out, "bad --ages '1000001'"), "usage: --ages=1000001 is too many");
+}
+
+/* The lines of out that contain s, in turn: the n-th (from 0) or NULL. */
+static const char *nth_line_with(const char *out, const char *s, unsigned int n)
+{
+	const char *p = out;
+
+	while ((p = strstr(p, s))) {
+		if (!n--) {
+			while (p > out && p[-1] != '\n')
+				p--;
+			return p;
+		}
+		p += strlen(s);
+	}
+	return NULL;
+}
+
+/* Line l (from the start of a line) contains s before its end. */
+static bool line_has(const char *l, const char *s)
+{
+	const char *p = l ? strstr(l, s) : NULL;
+
+	return p && !memchr(l, '\n', p - l);
+}
+
+/*
+ * Hotness over time, on a recording whose pages have known idle streaks:
+ * after the priming pass, three rounds over
+ *   F  [BASE, +2M)       one 2M page, idle in all three rounds   (age 1, 2, 3)
+ *   A  [+2M, +3M)        4K pages, idle in all three             (age 1, 2, 3)
+ *   B  [+3M, +4M)        accessed in round 1, then idle          (0, 1, 2)
+ *   C  [+4M, +5M)        accessed in rounds 1 and 2, then idle   (0, 0, 1)
+ *   D  [+5M, +6M)        accessed in every round                 (0, 0, 0)
+ *   E  [+6M, +7M)        holes: never idle
+ * so bytes idle for at least 1, 2, 3 rounds are 3M, 0, 0 after round 1,
+ * 4M, 3M, 0 after round 2 and 5M, 4M, 3M after round 3.
+ */
+static void test_ages(void)
+{
+	const uint64_t rec[] = {
+		MK_ADDR(BASE), MK_RUN(IDLE, 2M, 1), MK_RUN(ACCESSED, 4K, 1024),
+		MK_RUN(HOLE, 4K, 256), 0,
+		MK_ADDR(BASE), MK_RUN(IDLE, 2M, 1), MK_RUN(IDLE, 4K, 256),
+		MK_RUN(ACCESSED, 4K, 768), MK_RUN(HOLE, 4K, 256), 0,
+		MK_ADDR(BASE), MK_RUN(IDLE, 2M, 1), MK_RUN(IDLE, 4K, 512),
+		MK_RUN(ACCESSED, 4K, 512), MK_RUN(HOLE, 4K, 256), 0,
+		MK_ADDR(BASE), MK_RUN(IDLE, 2M, 1), MK_RUN(IDLE, 4K, 768),
+		MK_RUN(ACCESSED, 4K, 256), MK_RUN(HOLE, 4K, 256), 0,
+	};
+	char out[65536], prom[65536], f[256], pf[256], line[160];
+	const char *l;
+	DIR *d;
+	struct dirent *de;
+	bool left = false;
+	int ret;
+
+	write_recording("ages.bin", rec, ARRAY_SIZE(rec));
+	snprintf(f, sizeof(f), "%s", tmp_path("ages.bin"));
+	snprintf(pf, sizeof(pf), "%s", tmp_path("k.prom"));
+
+	ret = run_tool(out, sizeof(out), "--json", "--ages=1,2,3", "--file", f, NULL);
+	ok(ret == 0 && count_str(out, "\"round\":") == 3 &&
+	   count_str(out, "\"name\":\"recording\",") == 3,
+	   "ages: --json has \"name\", \"recording\" for a replay without a PID");
+	l = nth_line_with(out, "\"round\":1,", 0);
+	ok(line_has(l, "\"idle_age_bytes\":{\"1\":3145728,\"2\":0,\"3\":0}") &&
+	   line_has(l, "\"ws_bytes\":3145728,"),
+	   "ages: round 1: idle >= 1, 2, 3 rounds: 3M, 0, 0; ws 3M");
+	l = nth_line_with(out, "\"round\":2,", 0);
+	ok(line_has(l, "\"idle_age_bytes\":{\"1\":4194304,\"2\":3145728,\"3\":0}") &&
+	   line_has(l, "\"ws_bytes\":2097152,"),
+	   "ages: round 2: 4M, 3M, 0 (the 2M page and the 4K pages alike); ws 2M");
+	l = nth_line_with(out, "\"round\":3,", 0);
+	ok(line_has(l, "\"idle_age_bytes\":{\"1\":5242880,\"2\":4194304,\"3\":3145728}") &&
+	   line_has(l, "\"hole_bytes\":{\"4K\":1048576,"),
+	   "ages: round 3: 5M, 4M, 3M; the 1M of holes is never idle");
+
+	ret = run_tool(out, sizeof(out), "--json", "--file", f, NULL);
+	l = nth_line_with(out, "\"round\":3,", 0);
+	ok(ret == 0 && line_has(l, "\"idle_age_bytes\":{\"1\":5242880,\"5\":0,\"30\":0}") &&
+	   count_str(out, "\"idle_age_bytes\":{\"1\":") == 3,
+	   "ages: the default thresholds are 1, 5, 30 rounds");
+
+	ret = run_tool(out, sizeof(out), "--json", "--file", f, NO_PID, NULL);
+	ok(ret == 0 && count_str(out, "\"pid\":" NO_PID ",\"name\":\"" NO_PID "\",") == 3,
+	   "ages: a PID that names no process is named by its number");
+
+	/* --once: one round, so nothing is idle for more than 1 round yet. */
+	ret = run_tool(out, sizeof(out), "--once", "--file", f, NULL);
+	ok(ret == 0 && count_str(out, "\n") == 1 && strstr(out, "pid=0 name=recording ") &&
+	   strstr(out, " idle_1r_bytes=3145728 idle_5r_bytes=0 idle_30r_bytes=0\n"),
+	   "ages: --once has name= and idle_1r_bytes=3145728 idle_5r_bytes=0 idle_30r_bytes=0 ('%s')",
+	   first_line(out));
+	ret = run_tool(out, sizeof(out), "--once", "--ages=1,2", "--file", f, NULL);
+	ok(ret == 0 && strstr(out, " idle_1r_bytes=3145728 idle_2r_bytes=0\n") &&
+	   !strstr(out, "idle_5r_bytes") && !strstr(out, "idle_30r_bytes"),
+	   "ages: --ages=1,2 makes the keys idle_1r_bytes and idle_2r_bytes");
+	ret = run_tool(out, sizeof(out), "--once", "--no-prime", "--ages=1,2", "--file", f, NULL);
+	ok(ret == 0 && strstr(out, " ws_bytes=4194304 ") &&
+	   strstr(out, " idle_1r_bytes=2097152 idle_2r_bytes=0\n"),
+	   "ages: --once --no-prime reports the priming pass: 2M idle for 1 round");
+
+	/* The text summary: what is idle now, for how long. */
+	ret = run_tool(out, sizeof(out), "-w", "0", "--file", f, NULL);
+	ok(ret == 0 && strstr(out, "\n3 rounds: working set min 1.0M, mean 2.0M, max 3.0M\n") &&
+	   strstr(out, "\nidle now for at least 1 round: 5.0M, 5 rounds: 0, 30 rounds: 0\n"),
+	   "ages: summary 'idle now for at least 1 round: 5.0M, 5 rounds: 0, 30 rounds: 0'");
+	ret = run_tool(out, sizeof(out), "-w", "0", "--ages=1,2,3", "--file", f, NULL);
+	ok(ret == 0 &&
+	   strstr(out, "\nidle now for at least 1 round: 5.0M, 2 rounds: 4.0M, 3 rounds: 3.0M\n"),
+	   "ages: --ages=1,2,3 in the summary too");
+
+	/* --prom on a replay: the same numbers, written atomically. */
+	ret = run_tool(out, sizeof(out), "--json", "--ages=1,2,3", "--prom", pf, "--file", f,
+		       NULL);
+	ok(ret == 0 && read_text(pf, prom, sizeof(prom)) > 0, "prom: --prom writes the file");
+	ok(strstr(prom, "# TYPE kvm_idle_idle_bytes gauge\n") &&
+	   strstr(prom, "kvm_idle_idle_bytes{"
+			"vm=\"recording\",pid=\"0\",min_rounds=\"1\"} 5242880\n") &&
+	   strstr(prom, "kvm_idle_idle_bytes{"
+			"vm=\"recording\",pid=\"0\",min_rounds=\"3\"} 3145728\n"),
+	   "prom: kvm_idle_idle_bytes of the last round, by min_rounds");
+	ok(strstr(prom, "kvm_idle_working_set_bytes{"
+			"vm=\"recording\",pid=\"0\",window=\"1\"} 1048576\n") &&
+	   strstr(prom, "# TYPE kvm_idle_rounds_total counter\n") &&
+	   strstr(prom, "kvm_idle_rounds_total{vm=\"recording\",pid=\"0\"} 3\n") &&
+	   strstr(prom, "kvm_idle_guest_memory_bytes{"
+			"vm=\"recording\",pid=\"0\",state=\"hole\",page_size=\"4K\"} 1048576\n") &&
+	   strstr(prom, "kvm_idle_guest_memory_bytes{"
+			"vm=\"recording\",pid=\"0\",state=\"idle\",page_size=\"2M\"} 2097152\n") &&
+	   strstr(prom, "kvm_idle_scan_seconds{vm=\"recording\",pid=\"0\"} ") &&
+	   strstr(prom, "\nkvm_idle_last_round_timestamp_seconds "),
+	   "prom: working set, rounds, guest memory by state and page size, scan time, timestamp");
+	ok(!strstr(prom, "kvm_idle_tier_bytes") && !strstr(prom, "kvm_idle_migrated_bytes_total"),
+	   "prom: no placement metrics without --place");
+	d = opendir(tmpdir);
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "k.prom.", 7))
+			left = true;
+	if (d)
+		closedir(d);
+	ok(d && !left, "prom: no temporary file is left behind");
+	snprintf(line, sizeof(line), "%s/none/k.prom", tmpdir);
+	ret = run_tool(out, sizeof(out), "--prom", line, "--file", f, NULL);
+	ok(ret == 1 && strstr(out, "cannot write ") && strstr(out, "none/k.prom"),
+	   "prom: an unwritable --prom is an error, exit 1 (exit %d)", ret);
+}
+
+/*
+ * The working-set percentiles of the summary: ten rounds over 16 MiB whose
+ * working sets are 3, 7, 1, 10, 5, 2, 9, 4, 8 and 6 MiB.  Nearest rank of
+ * ten values: p50 is the 5th smallest, p90 the 9th, p99 the 10th.
+ */
+static void test_percentiles(void)
+{
+	static const unsigned int ws_mib[] = { 3, 7, 1, 10, 5, 2, 9, 4, 8, 6 };
+	uint64_t rec[4 * (ARRAY_SIZE(ws_mib) + 1)];
+	char out[65536];
+	size_t n = 0;
+	unsigned int i;
+	int ret;
+
+	rec[n++] = MK_ADDR(BASE);
+	rec[n++] = MK_RUN(IDLE, 4K, 4096);
+	rec[n++] = 0;
+	for (i = 0; i < ARRAY_SIZE(ws_mib); i++) {
+		rec[n++] = MK_ADDR(BASE);
+		rec[n++] = MK_RUN(ACCESSED, 4K, 256 * ws_mib[i]);
+		rec[n++] = MK_RUN(IDLE, 4K, 4096 - 256 * ws_mib[i]);
+		rec[n++] = 0;
+	}
+	write_recording("pct.bin", rec, n);
+
+	ret = run_tool(out, sizeof(out), "-w", "0", "--file", tmp_path("pct.bin"), NULL);
+	ok(ret == 0 && strstr(out, "\n10 rounds: working set min 1.0M, mean 5.5M, max 10.0M\n"),
+	   "percentiles: min 1.0M, mean 5.5M, max 10.0M (exit %d)", ret);
+	ok(strstr(out, "\nworking set percentiles: p50 5.0M, p90 9.0M, p99 10.0M\n"),
+	   "percentiles: 'working set percentiles: p50 5.0M, p90 9.0M, p99 10.0M'");
+	/*
+	 * At the end [0, 6M) was just accessed; [6M, 8M) was last accessed
+	 * in round 9, [8M, 9M) in round 7, [9M, 10M) in round 4, [10M, 16M)
+	 * never: idle for 1, 3, 6 and 10 rounds.
+	 */
+	ok(strstr(out, "\nidle now for at least 1 round: 10.0M, 5 rounds: 7.0M, 30 rounds: 0\n") !=
+	   NULL, "percentiles: idle now for at least 1 round: 10.0M, 5 rounds: 7.0M");
+	ret = run_tool(out, sizeof(out), "-w", "0", "-k", "2", "--file", tmp_path("pct.bin"),
+		       NULL);
+	/* -k 2: 3, 7, 7, 10, 10, 5, 9, 9, 8, 8 MiB. */
+	ok(ret == 0 && strstr(out, "\nworking set percentiles: p50 8.0M, p90 10.0M, p99 10.0M\n"),
+	   "percentiles: of the -k 2 working sets: p50 8.0M, p90 10.0M, p99 10.0M");
+}
+
 static void cleanup(void)
 {
 	static const char * const names[] = {
 		"rec.bin", "empty.bin", "bad.bin", "again.bin", "h.svg", "out.txt",
+		"cut.bin", "one.bin", "one_z.bin", "two.bin", "two.svg",
+		"rules.bin", "rules.svg", "ages.bin", "k.prom", "pct.bin",
 	};
 	unsigned int i;
 
@@ -673,6 +1319,11 @@ int main(void)
 	test_heat_map();
 	test_parsers();
 	test_tool();
+	test_tool_usage();
+	test_svg();
+	test_tool_usage_rules();
+	test_ages();
+	test_percentiles();
 	cleanup();
 	printf("1..%u\n", tap_nr);
 	printf("# %u passed, %u failed\n", tap_nr - tap_failed, tap_failed);
