@@ -45,6 +45,10 @@
 #define DEF_COLUMNS	64
 #define DEF_SVG_COLUMNS	256
 #define MAX_AGES	8
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+#define MAX_NODES	1024	/* NUMA nodes shown and recorded: 0..1023 */
 #define WS_HISTORY	4096	/* rounds kept for the percentiles */
 #define QUERY_UNITS	(1ULL << 20)	/* node queries per VM per round */
 
@@ -392,6 +396,89 @@ static unsigned int heat_level(uint64_t acc, uint64_t mapped, uint64_t size)
 	return 1 + ((__uint128_t)acc * HEAT_LEVELS + size - 1) / size;
 }
 
+#define COL_NONE	(-2)	/* a column without mapped bytes */
+
+/* A column's majority node so far: the most bytes, ties to the lower node. */
+static void col_finish(int16_t *out, unsigned int col, uint64_t *by, int16_t *touched,
+		       unsigned int *nt)
+{
+	int best = -1;		/* index into by[]: node + 1, 0 unknown */
+	uint64_t most = 0;
+	unsigned int i;
+
+	for (i = 0; i < *nt; i++) {
+		int n = touched[i];
+		/* On a tie the lower node wins, and unknown loses to any node. */
+		int rank = n ? n : MAX_NODES + 1, best_rank = best > 0 ? best : MAX_NODES + 1;
+
+		if (best < 0 || by[n] > most || (by[n] == most && rank < best_rank)) {
+			most = by[n];
+			best = n;
+		}
+		by[n] = 0;
+	}
+	*nt = 0;
+	out[col] = best < 0 ? COL_NONE : best - 1;
+}
+
+/*
+ * The majority NUMA node of the mapped bytes of each of nb columns of the
+ * layout, from the age map: out[i] is a node, TIER_NODE_UNKNOWN, or
+ * COL_NONE where nothing is mapped.  The map and the layout are both in
+ * address order, so the columns are met in order.
+ */
+static void heat_nodes(const struct layout *l, const struct age_map *m, unsigned int nb,
+		       int16_t *out)
+{
+	uint64_t *by = xcalloc(MAX_NODES + 1, sizeof(*by));
+	int16_t *touched = xcalloc(MAX_NODES + 1, sizeof(*touched));
+	unsigned int nt = 0, col = 0, i;
+	size_t j, s = 0;
+
+	for (i = 0; i < nb; i++)
+		out[i] = COL_NONE;
+	if (!l->total || !nb)
+		goto out;
+	for (j = 0; j < m->nr; j++) {
+		const struct age_ext *e = &m->v[j];
+		int n = e->node >= 0 && e->node < MAX_NODES ? e->node + 1 : 0;
+
+		if (e->state == IBD_HOLE)
+			continue;
+		while (s < l->nr && l->seg[s].end <= e->start)
+			s++;
+		for (i = s; i < l->nr && l->seg[i].start < e->end; i++) {
+			const struct seg *g = &l->seg[i];
+			uint64_t x0 = g->off + (e->start > g->start ? e->start - g->start : 0);
+			uint64_t x1 = g->off + ((e->end < g->end ? e->end : g->end) - g->start);
+
+			while (x0 < x1) {
+				unsigned int c = ((__uint128_t)x0 * nb) / l->total;
+				uint64_t b = heat_bound(l->total, nb, c + 1), x = x1 < b ? x1 : b;
+				unsigned int k;
+
+				if (c >= nb)
+					break;
+				if (c != col) {
+					col_finish(out, col, by, touched, &nt);
+					col = c;
+				}
+				for (k = 0; k < nt && touched[k] != n; k++)
+					;
+				if (k == nt)
+					touched[nt++] = n;
+				by[n] += x - x0;
+				x0 = x;
+			}
+		}
+	}
+	if (nt)
+		col_finish(out, col, by, touched, &nt);
+out:
+	free(by);
+	free(touched);
+}
+
 /* Human-readable binary size in at most 7 characters: 0, 4.0K ... 12.5T. */
 static const char *fmt_size(char *buf, size_t len, uint64_t bytes)
 {
@@ -518,29 +605,133 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max,
  * cannot be mistaken for a record.  A file without zero words is one pass,
  * e.g. what `dd if=/proc/PID/idle_bitmap` wrote.  A file whose last pass
  * lacks the zero word the passes before it have was cut off in that pass.
+ *
+ * After a pass's zero word may come an annotation chunk, which belongs to
+ * that pass and is not a pass itself: the word ANNOT_MAGIC (record type 15,
+ * which the kernel never returns, and "NUMA"), then two words for each
+ * stretch of memory whose NUMA node is known, in address order and not
+ * overlapping, start | (node + 1) and end (both 4K aligned, node below
+ * 1024, so neither word is 0), then one zero word.  --record writes one
+ * after each reported round when the nodes are known (--place, or a replay
+ * of a recording that had them).  A recording without annotations replays
+ * as it did before they existed.
  */
+#define ANNOT_TYPE	0xfULL
+#define ANNOT_MAGIC	((ANNOT_TYPE << IDLE_BITMAP_TYPE_SHIFT) | 0x4e554d41ULL)
+#define ANNOT_NODE_MASK	(PAGE_SZ - 1)
+
 struct replay {
 	uint64_t *rec;
 	size_t nrec, pos;
 	unsigned int passes;	/* complete passes */
 	unsigned int pass;	/* passes returned so far */
 	bool truncated;		/* and then an incomplete one */
+	bool annot_cut;		/* the last chunk, an annotation, lacks its zero word */
+	/* The annotation of the pass replay_next() returned, or NULL. */
+	const uint64_t *annot;
+	size_t nannot;		/* its stretches (pairs of words) */
+	/* A bad annotation chunk, for the error message. */
+	unsigned int bad_pass;	/* the pass it follows; 0: none */
+	size_t bad_word;	/* index of the bad word in the file */
+	const char *bad_why;
 };
 
-/* Count the passes; a last one without its zero word is incomplete. */
-static void replay_count(struct replay *rp)
+/* Check the annotation chunk in rec[start, end) (end: its zero word). */
+static int annot_check(struct replay *rp, size_t start, size_t end, bool after_annot)
 {
+	uint64_t prev_end = 0;
 	size_t i;
 
-	for (i = 0; i < rp->nrec; i++)
-		if (!rp->rec[i])
+	rp->bad_pass = rp->passes;
+	rp->bad_word = start;
+	if (!rp->passes) {
+		rp->bad_why = "it comes before any pass";
+		return -EILSEQ;
+	}
+	if (after_annot) {
+		rp->bad_why = "the pass already has an annotation";
+		return -EILSEQ;
+	}
+	if ((end - start - 1) % 2) {
+		rp->bad_word = end - 1;
+		rp->bad_why = "odd number of words: a stretch without its end";
+		return -EILSEQ;
+	}
+	for (i = start + 1; i < end; i += 2) {
+		uint64_t a = rp->rec[i] & ~ANNOT_NODE_MASK, b = rp->rec[i + 1];
+		uint64_t node = rp->rec[i] & ANNOT_NODE_MASK;
+
+		rp->bad_word = i;
+		if (!node) {
+			rp->bad_why = "node field is 0";
+			return -EILSEQ;
+		}
+		if (node > MAX_NODES) {
+			rp->bad_why = "node is past 1023";
+			return -EILSEQ;
+		}
+		if (a < prev_end) {
+			rp->bad_why = "not sorted: the stretch starts before the previous one ends";
+			return -EILSEQ;
+		}
+		rp->bad_word = i + 1;
+		if (b & (PAGE_SZ - 1)) {
+			rp->bad_why = "end is not 4K aligned";
+			return -EILSEQ;
+		}
+		if (b <= a) {
+			rp->bad_why = "end <= start";
+			return -EILSEQ;
+		}
+		if (b > ADDR_END) {
+			rp->bad_why = "end is past 2^57";
+			return -EILSEQ;
+		}
+		prev_end = b;
+	}
+	return 0;
+}
+
+/*
+ * Count the passes and check the annotations; a last pass without its zero
+ * word is incomplete, a last annotation without it is left out.  0, or
+ * -EILSEQ for a bad annotation chunk (rp->bad_*).
+ */
+static int replay_count(struct replay *rp)
+{
+	bool annot = false, cut = false;
+	size_t i = 0, start;
+	int ret;
+
+	while (i < rp->nrec) {
+		start = i;
+		while (i < rp->nrec && rp->rec[i])
+			i++;
+		if (rp->rec[start] == ANNOT_MAGIC) {
+			if (i == rp->nrec) {
+				rp->annot_cut = true;
+				rp->nrec = start;
+				break;
+			}
+			ret = annot_check(rp, start, i, annot);
+			if (ret)
+				return ret;
+			annot = true;
+		} else if (i == rp->nrec) {
+			cut = true;
+		} else {
 			rp->passes++;
-	if (rp->nrec && rp->rec[rp->nrec - 1]) {
+			annot = false;
+		}
+		i++;	/* the zero word */
+	}
+	if (cut) {
 		if (rp->passes)
 			rp->truncated = true;
 		else
 			rp->passes = 1;
 	}
+	return 0;
 }
 
 static int replay_load(struct replay *rp, const char *path)
@@ -574,20 +765,23 @@ static int replay_load(struct replay *rp, const char *path)
 		}
 		got += n;
 	}
-	replay_count(rp);
+	err = replay_count(rp);
 out:
 	close(fd);
 	return err;
 }
 
 /*
- * The next pass of a recording: *rec, *nrec.  1 when there is none left, 2
- * when what is left is an incomplete pass.
+ * The next pass of a recording: *rec, *nrec, and its annotation in
+ * rp->annot.  1 when there is none left, 2 when what is left is an
+ * incomplete pass.
  */
 static int replay_next(struct replay *rp, const uint64_t **rec, size_t *nrec)
 {
 	size_t start = rp->pos;
 
+	rp->annot = NULL;
+	rp->nannot = 0;
 	if (rp->pos >= rp->nrec)
 		return 1;
 	if (rp->truncated && rp->pass == rp->passes)
@@ -599,7 +793,33 @@ static int replay_next(struct replay *rp, const uint64_t **rec, size_t *nrec)
 	*nrec = rp->pos - start;
 	if (rp->pos < rp->nrec)
 		rp->pos++;	/* the zero word */
+	if (rp->pos < rp->nrec && rp->rec[rp->pos] == ANNOT_MAGIC) {
+		start = ++rp->pos;
+		while (rp->rec[rp->pos])	/* replay_count() checked the zero word */
+			rp->pos++;
+		rp->annot = rp->rec + start;
+		rp->nannot = (rp->pos - start) / 2;
+		rp->pos++;
+	}
 	return 0;
+}
+
+/* The nodes of a replayed pass's annotation, in place of what m had. */
+static void replay_apply_annot(const struct replay *rp, struct age_map *m)
+{
+	struct node_runs runs = { 0 };
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		m->v[i].node = TIER_NODE_UNKNOWN;
+	for (i = 0; i < rp->nannot; i++) {
+		uint64_t w = rp->annot[2 * i];
+
+		node_runs_add(&runs, w & ~ANNOT_NODE_MASK, rp->annot[2 * i + 1],
+			      (int)(w & ANNOT_NODE_MASK) - 1);
+	}
+	age_map_apply_nodes(m, &runs);
+	free(runs.v);
 }
 
 struct source {
@@ -625,6 +845,45 @@ static int source_write_record(struct source *s, const void *p, size_t len)
 	if (fwrite(p, 1, len, s->record) != len)
 		return -EIO;
 	return 0;
+}
+
+/*
+ * The annotation chunk of the round just recorded: the stretches of m whose
+ * node is known, adjacent ones on the same node merged.
+ */
+static int source_write_annot(struct source *s, const struct age_map *m)
+{
+	uint64_t w[2] = { ANNOT_MAGIC, 0 };
+	bool open = false;
+	size_t i;
+	int ret;
+
+	if (!s->record)
+		return 0;
+	ret = source_write_record(s, w, 8);
+	for (i = 0; i < m->nr && !ret; i++) {
+		const struct age_ext *e = &m->v[i];
+
+		if (e->node < 0 || e->node >= MAX_NODES)
+			continue;
+		if (open && w[1] == e->start && (w[0] & ANNOT_NODE_MASK) == (uint64_t)e->node + 1) {
+			w[1] = e->end;
+			continue;
+		}
+		if (open)
+			ret = source_write_record(s, w, sizeof(w));
+		w[0] = e->start | (e->node + 1);
+		w[1] = e->end;
+		open = true;
+	}
+	if (open && !ret)
+		ret = source_write_record(s, w, sizeof(w));
+	w[0] = 0;
+	if (!ret)
+		ret = source_write_record(s, w, 8);
+	if (!ret && fflush(s->record))
+		ret = -EIO;
+	return ret;
 }
 
 static int source_decode(struct source *s, struct pass *p, const uint64_t *rec,
@@ -768,11 +1027,17 @@ struct svg_hist {
 	uint8_t *cell;		/* heat_level() of each column */
 	uint64_t *ws;
 	double *t;
+	/* Where the memory is, for the rows whose nodes are known. */
+	int16_t *node;		/* heat_nodes() of each column */
+	bool *row_nodes;	/* the row has node information */
+	bool any_nodes;
+	bool node_seen[MAX_NODES], unknown_seen;
 };
 
+/* node: heat_nodes() of the row's columns, or NULL when they are not known. */
 static void svg_hist_add(struct svg_hist *h, const uint64_t *acc,
-			 const uint64_t *mapped, uint64_t total, uint64_t ws,
-			 double t)
+			 const uint64_t *mapped, const int16_t *node, uint64_t total,
+			 uint64_t ws, double t)
 {
 	unsigned int i;
 
@@ -781,7 +1046,21 @@ static void svg_hist_add(struct svg_hist *h, const uint64_t *acc,
 		h->cell = xrealloc(h->cell, (size_t)h->alloc * h->cols * sizeof(*h->cell));
 		h->ws = xrealloc(h->ws, h->alloc * sizeof(*h->ws));
 		h->t = xrealloc(h->t, h->alloc * sizeof(*h->t));
+		h->node = xrealloc(h->node, (size_t)h->alloc * h->cols * sizeof(*h->node));
+		h->row_nodes = xrealloc(h->row_nodes, h->alloc * sizeof(*h->row_nodes));
 	}
+	h->row_nodes[h->rows] = !!node;
+	for (i = 0; i < h->cols; i++) {
+		int n = node ? node[i] : COL_NONE;
+
+		h->node[(size_t)h->rows * h->cols + i] = n;
+		if (n >= 0)
+			h->node_seen[n] = true;
+		else if (n == TIER_NODE_UNKNOWN)
+			h->unknown_seen = true;
+	}
+	if (node)
+		h->any_nodes = true;
 	for (i = 0; i < h->cols; i++) {
 		uint64_t size = heat_bound(total, h->cols, i + 1) - heat_bound(total, h->cols, i);
 
@@ -814,6 +1093,19 @@ static void svg_colour(char *buf, size_t len, unsigned int level)
 	for (i = 0; i < 3; i++)
 		rgb[i] = (ramp[seg][i] * (10000 - f) + ramp[seg + 1][i] * f) / 10000;
 	snprintf(buf, len, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}
+
+/* The colour of a NUMA node (TIER_NODE_UNKNOWN: grey), for the node strips. */
+static const char *svg_node_colour(int node)
+{
+	static const char * const pal[] = {
+		"#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+		"#e377c2", "#bcbd22", "#1f77b4", "#17a589",
+	};
+
+	if (node < 0)
+		return "#a0a0a0";
+	return pal[node % ARRAY_SIZE(pal)];
 }
 
 static void xml_escape(FILE *f, const char *s)
@@ -939,6 +1231,46 @@ static void svg_legend(FILE *f, unsigned int x, unsigned int y, unsigned int k, 
 	fprintf(f, "</g>\n");
 }
 
+#define SVG_NODES_PER_LINE	10
+
+/* Legend entries in a line, or more, for the nodes the strips show. */
+static unsigned int svg_node_entries(const struct svg_hist *h)
+{
+	unsigned int n = h->unknown_seen, i;
+
+	for (i = 0; i < MAX_NODES; i++)
+		n += h->node_seen[i];
+	return n;
+}
+
+/* The legend of the node strips, below the one of svg_legend(). */
+static void svg_node_legend(FILE *f, unsigned int x, unsigned int y, const struct svg_hist *h)
+{
+	unsigned int i, n = 0;
+
+	fprintf(f, "<g id=\"node-legend\">\n");
+	svg_text(f, x, y + 10, "",
+		 "strip under each row: the NUMA node of most of the column's mapped bytes");
+	y += 18;
+	for (i = 0; i <= MAX_NODES; i++) {
+		unsigned int ex, ey;
+		int node = i < MAX_NODES ? (int)i : TIER_NODE_UNKNOWN;
+
+		if (i < MAX_NODES ? !h->node_seen[i] : !h->unknown_seen)
+			continue;
+		ex = x + (n % SVG_NODES_PER_LINE) * 70;
+		ey = y + (n / SVG_NODES_PER_LINE) * 18;
+		fprintf(f, "<rect class=\"node-key\" x=\"%u\" y=\"%u\" ", ex, ey);
+		fprintf(f, "width=\"12\" height=\"12\" fill=\"%s\"/>", svg_node_colour(node));
+		if (node >= 0)
+			svg_text(f, ex + 16, ey + 10, "", "node %d", node);
+		else
+			svg_text(f, ex + 16, ey + 10, "", "unknown");
+		n++;
+	}
+	fprintf(f, "</g>\n");
+}
+
 /*
  * A self-contained SVG: one row of cells per round (time downwards), one
  * column per bucket of the covered address ranges laid end to end, and the
@@ -949,7 +1281,8 @@ static int svg_write(const char *path, const struct svg_hist *h,
 		     const struct opts *o)
 {
 	unsigned int cw, rh, i, j, left = 70, top = 64, right = 170, width, height;
-	unsigned int mapw, maph, bottom = 100;
+	unsigned int mapw, maph, bottom = 100, below = 0, sh;
+	int last_nodes = -1;
 	char c0[16], sz[16], sz2[16], every[32], label[24];
 	struct svg_labels lb;
 	struct svg_map m;
@@ -968,10 +1301,20 @@ static int svg_write(const char *path, const struct svg_hist *h,
 	width = left + mapw + right;
 	if (width < left + 700)
 		width = left + 700;	/* the subtitle and the legend */
+	if (h->any_nodes) {
+		/* A row of node labels, and the node legend. */
+		below = 12;
+		bottom += below + 28 + 18 * ((svg_node_entries(h) + SVG_NODES_PER_LINE - 1) /
+					     SVG_NODES_PER_LINE);
+	}
 	height = top + maph + bottom;
-	for (i = 0; i < h->rows; i++)
+	sh = rh >= 4 ? rh / 4 : 1;
+	for (i = 0; i < h->rows; i++) {
 		if (h->ws[i] > maxws)
 			maxws = h->ws[i];
+		if (h->row_nodes[i])
+			last_nodes = i;
+	}
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\"",
@@ -1010,6 +1353,20 @@ static int svg_write(const char *path, const struct svg_hist *h,
 			svg_rect(f, left + j * cw, y, (k - j) * cw, rh, c0);
 			j = k;
 		}
+		for (j = 0; h->row_nodes[i] && j < h->cols; ) {
+			const int16_t *nd = &h->node[(size_t)i * h->cols];
+			unsigned int k = j + 1;
+
+			while (k < h->cols && nd[k] == nd[j])
+				k++;
+			if (nd[j] != COL_NONE) {
+				fprintf(f, "<rect class=\"node\" x=\"%u\" y=\"%u\" ",
+					left + j * cw, y + rh - sh);
+				fprintf(f, "width=\"%u\" height=\"%u\" fill=\"%s\"/>",
+					(k - j) * cw, sh, svg_node_colour(nd[j]));
+			}
+			j = k;
+		}
 		svg_rect(f, left + mapw + 10, y, (unsigned int)(100 * h->ws[i] / maxws),
 			 rh > 2 ? rh - 1 : rh, "#4a7ab5");
 		fprintf(f, "</g>\n");
@@ -1032,9 +1389,28 @@ static int svg_write(const char *path, const struct svg_hist *h,
 		snprintf(label, sizeof(label), "0x%llx", (unsigned long long)l->seg[i].start);
 		svg_boundary(f, &m, x, "memslot", i ? "#17becf" : "#000", &lb, label);
 	}
-	svg_text(f, left, top + maph + 32, "",
+	/* Where the majority node changes in the last row that knows them. */
+	if (last_nodes >= 0) {
+		const int16_t *nd = &h->node[(size_t)last_nodes * h->cols];
+		int prev = TIER_NODE_UNKNOWN;
+
+		lb = (struct svg_labels){ .y = top + maph + 28 };
+		for (j = 0; j < h->cols; j++) {
+			if (nd[j] < 0)
+				continue;
+			if (prev >= 0 && nd[j] != prev) {
+				snprintf(label, sizeof(label), "node %d", nd[j]);
+				svg_boundary(f, &m, left + j * cw, "numa", svg_node_colour(nd[j]),
+					     &lb, label);
+			}
+			prev = nd[j];
+		}
+	}
+	svg_text(f, left, top + maph + 32 + below, "",
 		 "guest memory: host virtual addresses in memslots, gaps removed; a line starts each range");
-	svg_legend(f, left, top + maph + 44, o->k, maxws);
+	svg_legend(f, left, top + maph + 44 + below, o->k, maxws);
+	if (h->any_nodes)
+		svg_node_legend(f, left, top + maph + 44 + below + 46, h);
 	fprintf(f, "</svg>\n");
 	if (fclose(f))
 		return -errno;
@@ -1533,6 +1909,7 @@ struct run {
 	unsigned int cols;
 	bool color;
 	uint64_t *acc, *mapped;
+	int16_t *node;		/* heat_nodes() of the SVG's columns */
 	uint64_t ws_min, ws_max, ws_sum;
 	unsigned int rounds;
 	/* One VM of several: rows carry its name. */
@@ -1541,6 +1918,7 @@ struct run {
 	char name[64];
 	bool primed, gone;	/* gone: the VM exited */
 	bool no_place;		/* move_pages() cannot work for it */
+	bool nodes_known;	/* the age map's nodes are known this round */
 	struct age_map age;
 	uint64_t cur_ws, *ws_hist;	/* the last WS_HISTORY working sets */
 	double scan_s;
@@ -1643,6 +2021,19 @@ static void print_round_text(struct run *r, uint64_t ws)
 	putchar('\n');
 }
 
+/* The mapped (not hole) bytes on each node 0..MAX_NODES - 1 that is known. */
+static void age_map_bytes_by_node(const struct age_map *m, uint64_t *nb)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct age_ext *e = &m->v[i];
+
+		if (e->state != IBD_HOLE && e->node >= 0 && e->node < MAX_NODES)
+			nb[e->node] += e->end - e->start;
+	}
+}
+
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void json_string(const char *s)
 {
@@ -1715,6 +2106,21 @@ static void print_round_json(struct run *r, uint64_t ws, double t, double scan_s
 		printf("%s\"%u\":%llu", i ? "," : "", r->o->ages[i],
 		       (unsigned long long)r->idle_age[i]);
 	printf("}");
+	if (r->nodes_known) {
+		uint64_t *nb = xcalloc(MAX_NODES, sizeof(*nb));
+		bool first = true;
+
+		age_map_bytes_by_node(&r->age, nb);
+		printf(",\"nodes\":{");
+		for (i = 0; i < MAX_NODES; i++) {
+			if (!nb[i])
+				continue;
+			printf("%s\"%u\":%llu", first ? "" : ",", i, (unsigned long long)nb[i]);
+			first = false;
+		}
+		printf("}");
+		free(nb);
+	}
 	if (r->o->place)
 		print_place_json(r);
 	if (r->cols) {
@@ -1753,6 +2159,15 @@ static void print_round_once(struct run *r, uint64_t ws, double scan_s)
 	       (unsigned long long)pass_covered(p), p->nrec, scan_s);
 	for (s = 0; s < r->o->nr_ages; s++)
 		printf(" idle_%ur_bytes=%llu", r->o->ages[s], (unsigned long long)r->idle_age[s]);
+	if (r->nodes_known) {
+		uint64_t *nb = xcalloc(MAX_NODES, sizeof(*nb));
+
+		age_map_bytes_by_node(&r->age, nb);
+		for (s = 0; s < MAX_NODES; s++)
+			if (nb[s])
+				printf(" node%u_bytes=%llu", s, (unsigned long long)nb[s]);
+		free(nb);
+	}
 	putchar('\n');
 }
 
@@ -1909,6 +2324,9 @@ static int run_free(struct run *r)
 	free(r->svg.cell);
 	free(r->svg.ws);
 	free(r->svg.t);
+	free(r->svg.node);
+	free(r->svg.row_nodes);
+	free(r->node);
 	free(r->ws_hist);
 	ws_free(&r->ws);
 	layout_free(&r->layout);
@@ -1951,6 +2369,14 @@ static int run_open(struct run *r, struct opts *o, pid_t pid, int fd, bool multi
 			fprintf(stderr, "%s: %s: not a recording (size is not a multiple of 8)\n",
 				prog, o->file);
 			return 1;
+		} else if (ret == -EILSEQ) {
+			const struct replay *rp = &r->src.rp;
+
+			fprintf(stderr,
+				"%s: %s: bad annotation chunk after pass %u: word %zu (0x%016llx): %s\n",
+				prog, o->file, rp->bad_pass, rp->bad_word,
+				(unsigned long long)rp->rec[rp->bad_word], rp->bad_why);
+			return 1;
 		} else if (ret) {
 			fprintf(stderr, "%s: cannot read %s: %s\n", prog, o->file, strerror(-ret));
 			return 1;
@@ -1978,6 +2404,7 @@ static int run_open(struct run *r, struct opts *o, pid_t pid, int fd, bool multi
 	r->color = use_color(o);
 	r->acc = xcalloc(r->cols + o->svg_columns, sizeof(*r->acc));
 	r->mapped = xcalloc(r->cols + o->svg_columns, sizeof(*r->mapped));
+	r->node = xcalloc(o->svg_columns, sizeof(*r->node));
 	r->svg.cols = o->svg_columns;
 	return 0;
 }
@@ -2028,6 +2455,12 @@ static int run_pass(struct run *r, int *status)
 			prog, o->file, r->src.rp.pass + 1);
 		*status = 1;
 	}
+	if (ret == 1 && r->src.rp.annot_cut) {
+		fprintf(stderr,
+			"%s: warning: %s: the annotation chunk after pass %u is truncated (no zero word after it), left out\n",
+			prog, o->file, r->src.rp.passes);
+		*status = 1;
+	}
 	if (ret > 0) {
 		if (!r->rounds && !r->primed) {
 			no_vm(r);
@@ -2074,6 +2507,12 @@ static int run_pass(struct run *r, int *status)
 		r->ws_max = r->cur_ws;
 	r->ws_sum += r->cur_ws;
 	age_map_update(&r->age, r->pass.ev.ext, r->pass.ev.nr);
+	if (r->src.fd < 0) {
+		/* A replay knows the nodes of the passes that have an annotation. */
+		r->nodes_known = !!r->src.rp.annot;
+		if (r->nodes_known)
+			replay_apply_annot(&r->src.rp, &r->age);
+	}
 	for (i = 0; i < o->nr_ages; i++)
 		r->idle_age[i] = age_map_idle_bytes(&r->age, o->ages[i]);
 	return ROUND_OK;
@@ -2406,10 +2845,20 @@ int main(int argc, char **argv)
 				live[nl++] = vm[i];
 			place_round(live, nl, &o, !o.json && !o.once);
 			free(live);
+			for (i = 0; i < nvm; i++)
+				vm[i]->nodes_known = true;
 		}
 		for (i = 0; i < nvm; i++) {
 			struct run *r = vm[i];
 			double t = now();
+
+			if (r->nodes_known && r->src.record &&
+			    source_write_annot(&r->src, &r->age)) {
+				fprintf(stderr, "%s: cannot write %s\n", prog, r->src.record_path);
+				fclose(r->src.record);
+				r->src.record = NULL;
+				status = 1;
+			}
 
 			if (r->cols)
 				heat_row(&r->layout, &r->pass.ev, r->cols, r->acc, r->mapped);
@@ -2429,7 +2878,10 @@ int main(int argc, char **argv)
 				uint64_t *acc = r->acc + r->cols, *mapped = r->mapped + r->cols;
 
 				heat_row(&r->layout, &r->pass.ev, o.svg_columns, acc, mapped);
-				svg_hist_add(&r->svg, acc, mapped, r->layout.total, r->cur_ws,
+				if (r->nodes_known)
+					heat_nodes(&r->layout, &r->age, o.svg_columns, r->node);
+				svg_hist_add(&r->svg, acc, mapped, r->nodes_known ? r->node : NULL,
+					     r->layout.total, r->cur_ws,
 					     t - t0);
 			}
 		}

@@ -972,6 +972,131 @@ static void test_svg(void)
 	   "svg: legend with unmapped, idle, 1/8..8/8 accessed and the working-set bar");
 }
 
+#define ANN_MAGIC	(0xfULL << 60 | 0x4e554d41ULL)	/* kvm_idle.c's ANNOT_MAGIC */
+#define ANN(a, node)	((uint64_t)(a) | ((node) + 1))
+
+/*
+ * NUMA annotations: two ranges of 4 MiB, 1 GiB apart, a priming pass and two
+ * rounds; after round 1 all of it is on node 0, after round 2 the upper half
+ * of the second range is on node 1.
+ */
+static void test_numa(void)
+{
+#define P0	MK_ADDR(BASE), MK_RUN(IDLE, 4K, 1024), MK_ADDR(BASE + GIB), \
+		MK_RUN(IDLE, 4K, 1024), 0
+#define P1	MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 1024), MK_ADDR(BASE + GIB), \
+		MK_RUN(IDLE, 4K, 1024), 0
+#define P2	MK_ADDR(BASE), MK_RUN(ACCESSED, 4K, 128), MK_RUN(IDLE, 4K, 896), \
+		MK_ADDR(BASE + GIB), MK_RUN(ACCESSED, 4K, 1024), 0
+#define A1	ANN_MAGIC, ANN(BASE, 0), BASE + 4 * MIB, ANN(BASE + GIB, 0), BASE + GIB + 4 * MIB, 0
+#define A2	ANN_MAGIC, ANN(BASE, 0), BASE + 4 * MIB, ANN(BASE + GIB, 0), BASE + GIB + 2 * MIB, \
+		ANN(BASE + GIB + 2 * MIB, 1), BASE + GIB + 4 * MIB, 0
+	const uint64_t plain[] = { P0, P1, P2 };
+	const uint64_t annot[] = { P0, P1, A1, P2, A2 };
+	const uint64_t bad0[] = { P0, P1, ANN_MAGIC, BASE, BASE + 4 * MIB, 0, P2 };
+	const uint64_t bad_end[] = { P0, P1, P2, ANN_MAGIC, ANN(BASE, 0), BASE, 0 };
+	const uint64_t bad_sort[] = { P0, P1, ANN_MAGIC, ANN(BASE + GIB, 0), BASE + GIB + 4 * MIB,
+				      ANN(BASE, 0), BASE + 4 * MIB, 0, P2 };
+	const uint64_t cut[] = { P0, P1, A1, P2, ANN_MAGIC, ANN(BASE, 0) };
+	char out[65536], out2[65536], svg[262144], label[64];
+	const char *line, *lab, *leg;
+	long x;
+	int ret, ret2;
+
+	write_recording("numa_plain.bin", plain, ARRAY_SIZE(plain));
+	write_recording("numa.bin", annot, ARRAY_SIZE(annot));
+	write_recording("numa_bad.bin", bad0, ARRAY_SIZE(bad0));
+
+	ret = run_tool(out, sizeof(out), "--json", "--file", tmp_path("numa_plain.bin"), NULL);
+	ret2 = run_tool(out2, sizeof(out2), "--json", "--file", tmp_path("numa.bin"), NULL);
+	ok(ret == 0 && ret2 == 0 && count_str(out, "\"round\":") == 2 &&
+	   count_str(out2, "\"round\":") == 2 && strstr(out2, "\"ws_bytes\":4194304,") &&
+	   strstr(out2, "\"ws_bytes\":4718592,") && !strstr(out, "\"nodes\""),
+	   "numa: annotations are not passes: the same 2 rounds as without (exit %d, %d)",
+	   ret, ret2);
+	ok(strstr(out2, "\"nodes\":{\"0\":8388608}") &&
+	   strstr(out2, "\"nodes\":{\"0\":6291456,\"1\":2097152}"),
+	   "numa: --json nodes: 8M on node 0, then 6M on node 0 and 2M on node 1");
+	ret = run_tool(out, sizeof(out), "--once", "--file", tmp_path("numa.bin"), NULL);
+	ok(ret == 0 && strstr(out, " node0_bytes=8388608\n") && !strstr(out, "node1_bytes"),
+	   "numa: --once node0_bytes=8388608 (exit %d)", ret);
+	/* The same file name, for the same header. */
+	write_recording("numa_txt.bin", annot, ARRAY_SIZE(annot));
+	ret = run_tool(out, sizeof(out), "-w", "16", "--color=never", "--file",
+		       tmp_path("numa_txt.bin"), NULL);
+	write_recording("numa_txt.bin", plain, ARRAY_SIZE(plain));
+	ret2 = run_tool(out2, sizeof(out2), "-w", "16", "--color=never", "--file",
+			tmp_path("numa_txt.bin"), NULL);
+	ok(ret == 0 && ret2 == 0 && !strcmp(out, out2),
+	   "numa: the text table is the same with and without annotations");
+
+	ret = run_tool(out, sizeof(out), "--json", "--svg", tmp_path("numa.svg"), "--svg-columns",
+		       "64", "--file", tmp_path("numa.bin"), NULL);
+	ok(ret == 0 && read_text(tmp_path("numa.svg"), svg, sizeof(svg)) > 0 &&
+	   count_str(svg, "<g id=\"r") == 2 && strstr(svg, "<rect class=\"node\"") &&
+	   strstr(svg, "fill=\"#2ca02c\"/>") && strstr(svg, "fill=\"#9467bd\"/>"),
+	   "svg: node strips in node 0's and node 1's colours");
+	/* 64 columns of 8 px from x 70: node 1 starts at column 48. */
+	line = strstr(svg, "<line class=\"numa\"");
+	x = line ? svg_attr(line, "x1") : -1;
+	ok(line && count_str(svg, "<line class=\"numa\"") == 1 && x == 70 + 48 * 8,
+	   "svg: one numa boundary, at x %ld (want %d)", x, 70 + 48 * 8);
+	snprintf(label, sizeof(label), ">node 1</text>");
+	lab = strstr(svg, label);
+	while (lab && lab > svg && strncmp(lab, "<text", 5))
+		lab--;
+	ok(lab && svg_attr(lab, "x") == x, "svg: the numa boundary is labelled 'node 1'");
+	leg = strstr(svg, "<g id=\"node-legend\"");
+	ok(leg && strstr(leg, ">node 0</text>") && strstr(leg, ">node 1</text>") &&
+	   !strstr(leg, ">unknown<"), "svg: legend entries node 0 and node 1");
+
+	ret = run_tool(out, sizeof(out), "--json", "--svg", tmp_path("numa.svg"), "--svg-columns",
+		       "64", "--file", tmp_path("numa_plain.bin"), NULL);
+	ok(ret == 0 && read_text(tmp_path("numa.svg"), svg, sizeof(svg)) > 0 &&
+	   !strstr(svg, "class=\"numa\"") && !strstr(svg, "class=\"node") &&
+	   !strstr(svg, "node-legend") &&
+	   !strstr(svg, ">node "), "svg: without annotations no node strip, boundary or legend");
+
+	/* Replayed with --record, the annotations are recorded again. */
+	ret = run_tool(out, sizeof(out), "--json", "--record", tmp_path("numa_again.bin"),
+		       "--file", tmp_path("numa.bin"), NULL);
+	ret |= run_tool(out2, sizeof(out2), "--json", "--file", tmp_path("numa_again.bin"), NULL);
+	ok(ret == 0 && count_str(out2, "\"round\":") == 2 &&
+	   strstr(out2, "\"nodes\":{\"0\":6291456,\"1\":2097152}"),
+	   "numa: --record of a replay keeps the annotations");
+
+	ret = run_tool(out, sizeof(out), "--file", tmp_path("numa_bad.bin"), NULL);
+	ok(ret == 1 && strstr(out, "bad annotation chunk after pass 2: word 11 ") &&
+	   strstr(out, "node field is 0") && !strstr(out, "round"),
+	   "numa: node field 0 -> names the chunk and word, exit 1 (exit %d): %s", ret,
+	   first_line(out));
+	write_recording("numa_bad.bin", bad_end, ARRAY_SIZE(bad_end));
+	ret = run_tool(out, sizeof(out), "--file", tmp_path("numa_bad.bin"), NULL);
+	ok(ret == 1 && strstr(out, "bad annotation chunk after pass 3: word 18 ") &&
+	   strstr(out, "end <= start"), "numa: end <= start -> exit 1 (exit %d): %s", ret,
+	   first_line(out));
+	write_recording("numa_bad.bin", bad_sort, ARRAY_SIZE(bad_sort));
+	ret = run_tool(out, sizeof(out), "--file", tmp_path("numa_bad.bin"), NULL);
+	ok(ret == 1 && strstr(out, "bad annotation chunk after pass 2: word 13 ") &&
+	   strstr(out, "not sorted"), "numa: unsorted stretches -> exit 1 (exit %d): %s", ret,
+	   first_line(out));
+	write_recording("numa_bad.bin", annot + 10, ARRAY_SIZE(annot) - 10);
+	ret = run_tool(out, sizeof(out), "--file", tmp_path("numa_bad.bin"), NULL);
+	ok(ret == 1 && strstr(out, "before any pass"),
+	   "numa: an annotation before any pass -> exit 1 (exit %d): %s", ret, first_line(out));
+	write_recording("numa_bad.bin", cut, ARRAY_SIZE(cut));
+	ret = run_tool(out, sizeof(out), "--json", "--file", tmp_path("numa_bad.bin"), NULL);
+	ok(ret == 1 && count_str(out, "\"round\":") == 2 &&
+	   strstr(out, "annotation chunk after pass 3 is truncated") &&
+	   count_str(out, "\"nodes\"") == 1,
+	   "numa: a cut-off last annotation is left out with a warning, exit 1 (exit %d)", ret);
+#undef P0
+#undef P1
+#undef P2
+#undef A1
+#undef A2
+}
+
 /* PIDs above pid_max (at most 2^22): no such process can exist. */
 #define NO_PID		"2147483647"
 #define NO_PID2		"2147483646"
@@ -1296,6 +1421,8 @@ static void cleanup(void)
 		"rec.bin", "empty.bin", "bad.bin", "again.bin", "h.svg", "out.txt",
 		"cut.bin", "one.bin", "one_z.bin", "two.bin", "two.svg",
 		"rules.bin", "rules.svg", "ages.bin", "k.prom", "pct.bin",
+		"numa.bin", "numa_plain.bin", "numa_bad.bin", "numa.svg", "numa_again.bin",
+		"numa_txt.bin",
 	};
 	unsigned int i;
 
@@ -1321,6 +1448,7 @@ int main(void)
 	test_tool();
 	test_tool_usage();
 	test_svg();
+	test_numa();
 	test_tool_usage_rules();
 	test_ages();
 	test_percentiles();
