@@ -178,6 +178,12 @@ static void test_plan(void)
 	bool hole = false;
 
 	mk_map(&m, v, ARRAY_SIZE(v));
+	/* Accessed once after a long idle time: stays on the slow node. */
+	tier_plan_build(&m, &c, &p);
+	ok(p.to_fast == 0 && plan_bytes(&p, 0, "accessed") == 0,
+	   "memory on the slow node accessed in one pass only stays there");
+	tier_plan_free(&p);
+	m.v[1].hist = 0x5;	/* accessed in 2 of the last 5 passes */
 	tier_plan_build(&m, &c, &p);
 	ok(p.fast_bytes == 56 * MIB && p.slow_bytes == 12 * MIB && p.warm_bytes == 32 * MIB,
 	   "plan: fast %llu MiB, slow %llu MiB, warm %llu MiB before the moves",

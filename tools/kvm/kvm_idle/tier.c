@@ -305,8 +305,8 @@ static uint64_t take(uint64_t start, uint64_t end, unsigned int size, uint64_t w
 
 /*
  * Plan one round for one VM:
- *  1. memory on the slow node that the last pass found accessed goes back to
- *     the fast node;
+ *  1. memory on the slow node that the last pass found accessed, and one
+ *     more pass of the last max(cold_age, 2), goes back to the fast node;
  *  2. memory idle for at least cold_age passes goes to the slow node;
  *  3. while the fast node would hold more than the budget, the coldest of
  *     the rest goes too (longest idle, then least accessed); memory the last
@@ -322,6 +322,7 @@ void tier_plan_build(const struct age_map *m, const struct tier_cfg *c,
 	struct tier_plan all = { 0 };
 	size_t *idx = NULL, nidx = 0, i;
 	uint64_t fast_after, left;
+	unsigned int win;
 
 	memset(p, 0, sizeof(*p));
 	p->fast = c->fast;
@@ -330,10 +331,18 @@ void tier_plan_build(const struct age_map *m, const struct tier_cfg *c,
 	p->slow_bytes = age_map_node_bytes(m, c->slow, false);
 	p->warm_bytes = age_map_warm_bytes(m, c->cold_age);
 
+	/*
+	 * Promote only what was accessed in at least two of the last
+	 * max(cold_age, 2) passes: memory the guest touches now and then
+	 * (a timer, a page-table walk) would otherwise move back and forth
+	 * every cold_age passes.
+	 */
+	win = c->cold_age > TIER_PROMOTE_HITS ? c->cold_age : TIER_PROMOTE_HITS;
 	for (i = 0; i < m->nr; i++) {
 		const struct age_ext *e = &m->v[i];
 
-		if (e->state == IBD_ACCESSED && e->node == c->slow)
+		if (e->state == IBD_ACCESSED && e->node == c->slow &&
+		    age_ext_freq(e, win) >= TIER_PROMOTE_HITS)
 			plan_add(&all, e, e->start, e->end, c->fast, "accessed");
 	}
 	for (i = 0; i < all.nr; i++)

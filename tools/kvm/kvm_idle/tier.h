@@ -23,6 +23,7 @@
 #define TIER_AGE_MAX		UINT32_MAX
 #define TIER_HIST_ROUNDS	64	/* rounds of access history kept */
 #define TIER_NO_BUDGET		UINT64_MAX
+#define TIER_PROMOTE_HITS	2	/* accesses in a window before promotion */
 
 /*
  * One stretch of guest memory, host-virtual [start, end), with one history.
