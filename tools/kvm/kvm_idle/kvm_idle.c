@@ -443,7 +443,8 @@ static void heat_nodes(const struct layout *l, const struct age_map *m, unsigned
 		const struct age_ext *e = &m->v[j];
 		int n = e->node >= 0 && e->node < MAX_NODES ? e->node + 1 : 0;
 
-		if (e->state == IBD_HOLE)
+		/* A hole whose node is known: memory moved, not mapped again yet. */
+		if (e->state == IBD_HOLE && e->node < 0)
 			continue;
 		while (s < l->nr && l->seg[s].end <= e->start)
 			s++;
@@ -2021,7 +2022,11 @@ static void print_round_text(struct run *r, uint64_t ws)
 	putchar('\n');
 }
 
-/* The mapped (not hole) bytes on each node 0..MAX_NODES - 1 that is known. */
+/*
+ * The bytes known to be on each node 0..MAX_NODES - 1: holes too, when their
+ * node is known (memory that moved, and that the guest has not touched since:
+ * migration unmaps it from the secondary MMU).
+ */
 static void age_map_bytes_by_node(const struct age_map *m, uint64_t *nb)
 {
 	size_t i;
@@ -2029,7 +2034,7 @@ static void age_map_bytes_by_node(const struct age_map *m, uint64_t *nb)
 	for (i = 0; i < m->nr; i++) {
 		const struct age_ext *e = &m->v[i];
 
-		if (e->state != IBD_HOLE && e->node >= 0 && e->node < MAX_NODES)
+		if (e->node >= 0 && e->node < MAX_NODES)
 			nb[e->node] += e->end - e->start;
 	}
 }

@@ -348,6 +348,55 @@ static void test_execute(void)
 	tier_move_pages = NULL;
 }
 
+/* Memory moved to the slow node becomes a hole; pages that cannot move. */
+static void test_after_move(void)
+{
+	struct ibd_extent idle[] = { X(BASE, 8 * MIB, IBD_IDLE, IDLE_BITMAP_SIZE_4K) };
+	struct ibd_extent hole[] = { X(BASE, 8 * MIB, IBD_HOLE, IDLE_BITMAP_SIZE_4K) };
+	struct ibd_extent acc[] = { X(BASE, 8 * MIB, IBD_ACCESSED, IDLE_BITMAP_SIZE_4K) };
+	struct tier_cfg c = { .slow = 1, .fast = 0, .cold_age = 1,
+			      .budget = TIER_NO_BUDGET, .quota = UINT64_MAX };
+	struct age_map m = { 0 };
+	struct tier_plan p = { 0 };
+	struct tier_result r;
+
+	tier_move_pages = fake_move_pages;
+	memset(&fake, 0, sizeof(fake));
+	age_map_update(&m, idle, 1);
+	tier_query_nodes(0, &m, UINT64_MAX);
+	tier_plan_build(&m, &c, &p);
+	tier_execute(0, &p, &m, &r);
+	tier_plan_free(&p);
+	/* Migration unmapped it from the secondary MMU. */
+	age_map_update(&m, hole, 1);
+	ok(age_map_node_bytes(&m, 1, false) == 8 * MIB && age_map_node_bytes(&m, 1, true) == 0,
+	   "memory moved to the slow node still counts there while it is a hole");
+	age_map_free(&m);
+
+	memset(&fake, 0, sizeof(fake));
+	age_map_update(&m, idle, 1);
+	tier_query_nodes(0, &m, UINT64_MAX);
+	fake.fail_every = 2;
+	fake.fail_err = EFAULT;
+	tier_plan_build(&m, &c, &p);
+	tier_execute(0, &p, &m, &r);
+	tier_plan_free(&p);
+	fake.fail_every = 0;
+	tier_plan_build(&m, &c, &p);
+	ok(r.err_bytes[TIER_ERR_GONE] == 4 * MIB && p.to_slow == 0,
+	   "pages move_pages() found nothing to move in are not tried again (%llu KiB)",
+	   (unsigned long long)(p.to_slow >> 10));
+	tier_plan_free(&p);
+	age_map_update(&m, acc, 1);
+	age_map_update(&m, idle, 1);
+	tier_query_nodes(0, &m, UINT64_MAX);
+	tier_plan_build(&m, &c, &p);
+	ok(p.to_slow == 4 * MIB, "once the guest writes them, they are tried again");
+	tier_plan_free(&p);
+	age_map_free(&m);
+	tier_move_pages = NULL;
+}
+
 /* Parse the text format back: HELP and TYPE before samples, values numeric. */
 static int prom_parse(const char *path, const char *want_line, unsigned int *samples)
 {
@@ -503,6 +552,7 @@ int main(void)
 	test_plan();
 	test_share();
 	test_execute();
+	test_after_move();
 	test_prom();
 	test_percentile();
 	test_real_move_pages();

@@ -80,6 +80,9 @@ static void age_step(struct age_ext *n, const struct age_ext *old, unsigned int 
 
 	n->state = state;
 	n->node = old ? old->node : TIER_NODE_UNKNOWN;
+	/* Written since move_pages() found nothing to move there: ask again. */
+	if (n->node == TIER_NODE_STUCK && state == IBD_ACCESSED)
+		n->node = TIER_NODE_UNKNOWN;
 	if (state == IBD_ACCESSED) {
 		n->hist = hist | 1;
 		n->age = 0;
@@ -184,16 +187,23 @@ uint64_t age_map_warm_bytes(const struct age_map *m, unsigned int cold_age)
 	return sum;
 }
 
-/* Mapped bytes on node (other: on any node but node, unknown included). */
+/*
+ * Bytes on node (other: on any node but node, unknown included).  Mapped
+ * memory, and holes whose node is known: migration unmaps memory from the
+ * secondary MMU, and memory moved to the slow node that the guest does not
+ * touch stays a hole there.
+ */
 uint64_t age_map_node_bytes(const struct age_map *m, int node, bool other)
 {
 	uint64_t sum = 0;
 	size_t i;
 
 	for (i = 0; i < m->nr; i++) {
+		if (m->v[i].state == IBD_HOLE && m->v[i].node < 0)
+			continue;
 		bool on_node = m->v[i].node == node;
 
-		if (m->v[i].state != IBD_HOLE && on_node != other)
+		if (on_node != other)
 			sum += m->v[i].end - m->v[i].start;
 	}
 	return sum;
@@ -351,7 +361,7 @@ void tier_plan_build(const struct age_map *m, const struct tier_cfg *c,
 	for (i = 0; i < m->nr; i++) {
 		const struct age_ext *e = &m->v[i];
 
-		if (e->state == IBD_IDLE && e->node != c->slow)
+		if (e->state == IBD_IDLE && e->node != c->slow && e->node != TIER_NODE_STUCK)
 			idx[nidx++] = i;
 	}
 	qsort_r(idx, nidx, sizeof(*idx), by_coldness, m->v);
@@ -540,6 +550,13 @@ static int batch_flush(pid_t pid, struct batch *b, bool query, struct node_runs 
 				continue;
 			}
 		}
+		/*
+		 * No page there (the shared zero page, or unmapped since) or one
+		 * other processes map too: do not ask again every round.
+		 */
+		if (st < 0 && (tier_errno(-st) == TIER_ERR_GONE ||
+			       tier_errno(-st) == TIER_ERR_SHARED))
+			node_runs_add(runs, a, a + b->len[i], TIER_NODE_STUCK);
 		if (!r)
 			continue;
 		/*

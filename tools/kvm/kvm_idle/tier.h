@@ -20,6 +20,7 @@
 #include "idle_bitmap_decode.h"
 
 #define TIER_NODE_UNKNOWN	(-1)
+#define TIER_NODE_STUCK		(-2)	/* move_pages() cannot move it */
 #define TIER_AGE_MAX		UINT32_MAX
 #define TIER_HIST_ROUNDS	64	/* rounds of access history kept */
 #define TIER_NO_BUDGET		UINT64_MAX
@@ -37,7 +38,7 @@ struct age_ext {
 	uint32_t age;
 	uint8_t state;		/* enum ibd_state, as the last pass saw it */
 	uint8_t size;		/* IDLE_BITMAP_SIZE_*: how it is mapped */
-	int16_t node;		/* NUMA node, or TIER_NODE_UNKNOWN */
+	int16_t node;		/* NUMA node, TIER_NODE_UNKNOWN or _STUCK */
 };
 
 /* The histories of all memory the last pass covered, in address order. */
