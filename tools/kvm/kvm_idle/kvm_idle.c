@@ -2842,6 +2842,15 @@ int main(int argc, char **argv)
 				break;
 		}
 		round++;
+		/* Headers first: --place may print what it plans or shares. */
+		for (i = 0; i < nvm && !o.json && !o.once; i++) {
+			if (vm[i]->rounds == 1)
+				print_header(vm[i]);
+			if (multi && !header && i == nvm - 1) {
+				print_columns(vm[i]);
+				header = true;
+			}
+		}
 		if (o.place) {
 			struct run **live = xcalloc(nvm ? nvm : 1, sizeof(*live));
 			size_t nl = 0;
@@ -2871,13 +2880,6 @@ int main(int argc, char **argv)
 				print_round_json(r, r->cur_ws, t - t0, r->scan_s);
 			} else if (o.once) {
 				print_round_once(r, r->cur_ws, r->scan_s);
-			} else {
-				if (r->rounds == 1)
-					print_header(r);
-				if (multi && !header && i == nvm - 1) {
-					print_columns(r);
-					header = true;
-				}
 			}
 			if (o.svg) {
 				uint64_t *acc = r->acc + r->cols, *mapped = r->mapped + r->cols;
