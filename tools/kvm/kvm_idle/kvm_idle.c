@@ -2876,11 +2876,10 @@ int main(int argc, char **argv)
 
 			if (r->cols)
 				heat_row(&r->layout, &r->pass.ev, r->cols, r->acc, r->mapped);
-			if (o.json) {
+			if (o.json)
 				print_round_json(r, r->cur_ws, t - t0, r->scan_s);
-			} else if (o.once) {
+			else if (o.once)
 				print_round_once(r, r->cur_ws, r->scan_s);
-			}
 			if (o.svg) {
 				uint64_t *acc = r->acc + r->cols, *mapped = r->mapped + r->cols;
 
