@@ -2267,11 +2267,12 @@ static void vm_name(pid_t pid, char *buf, size_t len)
 }
 
 /*
- * The processes with KVM guest memory: those whose idle_bitmap returns a
- * record.  Read-only, so nothing is cleared.  Other processes' files
- * (kernel threads, processes we may not trace) are skipped.
+ * The processes with KVM guest memory, but the nr_known in known[]: those
+ * whose idle_bitmap returns a record.  Read-only, so nothing is cleared.
+ * Other processes' files (kernel threads, processes we may not trace) are
+ * skipped.
  */
-static size_t find_vms(pid_t **pids)
+static size_t find_vms(pid_t **pids, struct run * const *known, size_t nr_known)
 {
 	size_t nr = 0, alloc = 0;
 	struct dirent *de;
@@ -2286,9 +2287,14 @@ static size_t find_vms(pid_t **pids)
 		char path[64], *end;
 		long pid = strtol(de->d_name, &end, 10);
 		ssize_t n;
+		size_t k;
 		int fd;
 
 		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		for (k = 0; k < nr_known && known[k]->pid != pid; k++)
+			;
+		if (k < nr_known)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/idle_bitmap", pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -2718,17 +2724,13 @@ static void print_summary(const struct run *r)
 static void add_new_vms(struct run ***vm, size_t *n, struct opts *o)
 {
 	pid_t *pids;
-	size_t np = find_vms(&pids), i, j;
+	size_t np = find_vms(&pids, *vm, *n), i;
 
 	for (i = 0; i < np; i++) {
 		char path[40];
 		struct run *r;
 		int fd;
 
-		for (j = 0; j < *n && (*vm)[j]->pid != pids[i]; j++)
-			;
-		if (j < *n)
-			continue;
 		snprintf(path, sizeof(path), "/proc/%d/idle_bitmap", (int)pids[i]);
 		fd = open(path, (o->peek ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (fd < 0)

@@ -672,9 +672,10 @@ static void prom_head(FILE *f, const char *name, const char *type, const char *h
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_vm_labels(FILE *f, const struct prom_vm *vm)
+/* The start of a sample of metric name for vm: name{vm="...",pid="..." */
+static void prom_sample(FILE *f, const char *name, const struct prom_vm *vm)
 {
-	fputs("vm=", f);
+	fprintf(f, "%s{vm=", name);
 	prom_label(f, vm->name);
 	fprintf(f, ",pid=\"%d\"", (int)vm->pid);
 }
@@ -715,8 +716,7 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 	for (i = 0; i < n; i++)
 		for (s = 0; s < 3; s++)
 			for (z = 0; z < 3; z++) {
-				fputs("kvm_idle_guest_memory_bytes{", f);
-				prom_vm_labels(f, &vm[i]);
+				prom_sample(f, "kvm_idle_guest_memory_bytes", &vm[i]);
 				fprintf(f, ",state=\"%s\",page_size=\"%s\"} %llu\n",
 					prom_state[s], prom_size[z],
 					(unsigned long long)vm[i].bytes[s][z]);
@@ -724,8 +724,7 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 	prom_head(f, "kvm_idle_working_set_bytes", "gauge",
 		  "Bytes the guest accessed in the last window rounds.");
 	for (i = 0; i < n; i++) {
-		fputs("kvm_idle_working_set_bytes{", f);
-		prom_vm_labels(f, &vm[i]);
+		prom_sample(f, "kvm_idle_working_set_bytes", &vm[i]);
 		fprintf(f, ",window=\"%u\"} %llu\n", vm[i].window,
 			(unsigned long long)vm[i].ws_bytes);
 	}
@@ -733,21 +732,18 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 		  "Mapped bytes idle for at least min_rounds rounds in a row.");
 	for (i = 0; i < n; i++)
 		for (a = 0; a < vm[i].nr_ages; a++) {
-			fputs("kvm_idle_idle_bytes{", f);
-			prom_vm_labels(f, &vm[i]);
+			prom_sample(f, "kvm_idle_idle_bytes", &vm[i]);
 			fprintf(f, ",min_rounds=\"%u\"} %llu\n", vm[i].ages[a],
 				(unsigned long long)vm[i].idle_age_bytes[a]);
 		}
 	prom_head(f, "kvm_idle_scan_seconds", "gauge", "Time the last round's reads took.");
 	for (i = 0; i < n; i++) {
-		fputs("kvm_idle_scan_seconds{", f);
-		prom_vm_labels(f, &vm[i]);
+		prom_sample(f, "kvm_idle_scan_seconds", &vm[i]);
 		fprintf(f, "} %.6f\n", vm[i].scan_seconds);
 	}
 	prom_head(f, "kvm_idle_rounds_total", "counter", "Rounds reported.");
 	for (i = 0; i < n; i++) {
-		fputs("kvm_idle_rounds_total{", f);
-		prom_vm_labels(f, &vm[i]);
+		prom_sample(f, "kvm_idle_rounds_total", &vm[i]);
 		fprintf(f, "} %llu\n", (unsigned long long)vm[i].rounds);
 	}
 	for (i = 0; i < n && !vm[i].placement; i++)
@@ -758,11 +754,9 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 		for (i = 0; i < n; i++) {
 			if (!vm[i].placement)
 				continue;
-			fputs("kvm_idle_tier_bytes{", f);
-			prom_vm_labels(f, &vm[i]);
+			prom_sample(f, "kvm_idle_tier_bytes", &vm[i]);
 			fprintf(f, ",tier=\"fast\"} %llu\n", (unsigned long long)vm[i].fast_bytes);
-			fputs("kvm_idle_tier_bytes{", f);
-			prom_vm_labels(f, &vm[i]);
+			prom_sample(f, "kvm_idle_tier_bytes", &vm[i]);
 			fprintf(f, ",tier=\"slow\"} %llu\n", (unsigned long long)vm[i].slow_bytes);
 		}
 		prom_head(f, "kvm_idle_fast_budget_bytes", "gauge",
@@ -770,8 +764,7 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 		for (i = 0; i < n; i++) {
 			if (!vm[i].placement || vm[i].budget_bytes == TIER_NO_BUDGET)
 				continue;
-			fputs("kvm_idle_fast_budget_bytes{", f);
-			prom_vm_labels(f, &vm[i]);
+			prom_sample(f, "kvm_idle_fast_budget_bytes", &vm[i]);
 			fprintf(f, "} %llu\n", (unsigned long long)vm[i].budget_bytes);
 		}
 		prom_head(f, "kvm_idle_migrated_bytes_total", "counter",
@@ -780,8 +773,7 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 			if (!vm[i].placement)
 				continue;
 			for (s = 0; s < 2; s++) {
-				fputs("kvm_idle_migrated_bytes_total{", f);
-				prom_vm_labels(f, &vm[i]);
+				prom_sample(f, "kvm_idle_migrated_bytes_total", &vm[i]);
 				fprintf(f, ",tier=\"%s\"} %llu\n", s ? "fast" : "slow",
 					(unsigned long long)vm[i].moved_total[s]);
 			}
@@ -792,8 +784,7 @@ int prom_write(const char *path, const struct prom_vm *vm, size_t n, double now)
 			if (!vm[i].placement)
 				continue;
 			for (s = 0; s < NR_TIER_ERRS; s++) {
-				fputs("kvm_idle_migration_failed_bytes_total{", f);
-				prom_vm_labels(f, &vm[i]);
+				prom_sample(f, "kvm_idle_migration_failed_bytes_total", &vm[i]);
 				fprintf(f, ",reason=\"%s\"} %llu\n", tier_err_name[s],
 					(unsigned long long)vm[i].failed_total[s]);
 			}
