@@ -50,6 +50,8 @@
 #endif
 #define MAX_NODES	1024	/* NUMA nodes shown and recorded: 0..1023 */
 #define WS_HISTORY	4096	/* rounds kept for the percentiles */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 #define QUERY_UNITS	(1ULL << 20)	/* node queries per VM per round */
 
 static const char * const size_name[NR_SIZES] = { "4K", "2M", "1G" };
@@ -1928,6 +1930,7 @@ struct run {
 	struct tier_plan plan;
 	struct tier_result res;
 	uint64_t budget;
+	uint64_t on_fast, on_slow;	/* mapped bytes off/on the slow node, after the round */
 	uint64_t moved_total[2], failed_total[NR_TIER_ERRS];
 };
 
@@ -2069,8 +2072,7 @@ static void print_place_json(const struct run *r)
 		printf("%s\"%s\":%llu", e ? "," : "", tier_err_name[e],
 		       (unsigned long long)res->err_bytes[e]);
 	printf("},\"fast_bytes\":%llu,\"slow_bytes\":%llu,\"warm_bytes\":%llu,",
-	       (unsigned long long)age_map_node_bytes(&r->age, r->o->slow_node, true),
-	       (unsigned long long)age_map_node_bytes(&r->age, r->o->slow_node, false),
+	       (unsigned long long)r->on_fast, (unsigned long long)r->on_slow,
 	       (unsigned long long)pl->warm_bytes);
 	printf("\"deferred_bytes\":%llu,\"over_budget_bytes\":%llu",
 	       (unsigned long long)pl->deferred, (unsigned long long)pl->short_bytes);
@@ -2544,8 +2546,8 @@ static void print_place_text(const struct run *r, const struct opts *o)
 	fmt_size(a, sizeof(a), o->dry_run ? pl->to_slow : r->res.to_slow);
 	fmt_size(b, sizeof(b), o->dry_run ? pl->to_fast : r->res.to_fast);
 	fmt_size(c, sizeof(c), r->res.failed);
-	fmt_size(d, sizeof(d), age_map_node_bytes(&r->age, o->slow_node, true));
-	fmt_size(e, sizeof(e), age_map_node_bytes(&r->age, o->slow_node, false));
+	fmt_size(d, sizeof(d), r->on_fast);
+	fmt_size(e, sizeof(e), r->on_slow);
 	printf("%*s  place: %s %s to node %d, %s to node %d; failed %s", r->multi ? 12 : 0, "",
 	       o->dry_run ? "would move" : "moved",
 	       a, o->slow_node, b, o->fast_node, c);
@@ -2590,6 +2592,31 @@ static const char *move_pages_hint(int ret)
 	if (ret == -EPERM)
 		return " (moving another process's pages needs ptrace access to it: run as root)";
 	return "";
+}
+
+/* Plan one VM's moves and, unless it is a dry run, make them. */
+static void place_vm(struct run *r, const struct tier_cfg *cfg, const struct opts *o,
+		     bool verbose)
+{
+	int ret;
+
+	tier_plan_build(&r->age, cfg, &r->plan);
+	if (o->dry_run) {
+		if (verbose)
+			print_plan(r);
+		return;
+	}
+	ret = tier_execute(r->pid, &r->plan, &r->age, &r->res);
+	if (ret && ret != -ESRCH) {
+		fprintf(stderr, "%s: VM %s: move_pages to node %d: %s%s\n",
+			prog, r->name, o->slow_node, strerror(-ret),
+			move_pages_hint(ret));
+		r->no_place = true;	/* stop placing it; keep reporting */
+	}
+	r->moved_total[0] += r->res.to_slow;
+	r->moved_total[1] += r->res.to_fast;
+	for (ret = 0; ret < NR_TIER_ERRS; ret++)
+		r->failed_total[ret] += r->res.err_bytes[ret];
 }
 
 /*
@@ -2637,25 +2664,11 @@ static void place_round(struct run **vm, size_t n, const struct opts *o, bool ve
 
 		tier_plan_free(&r->plan);
 		memset(&r->res, 0, sizeof(r->res));
-		if (r->no_place)
-			continue;
-		tier_plan_build(&r->age, &cfg, &r->plan);
-		if (o->dry_run) {
-			if (verbose)
-				print_plan(r);
-			continue;
-		}
-		ret = tier_execute(r->pid, &r->plan, &r->age, &r->res);
-		if (ret && ret != -ESRCH) {
-			fprintf(stderr, "%s: VM %s: move_pages to node %d: %s%s\n",
-				prog, r->name, o->slow_node, strerror(-ret),
-				move_pages_hint(ret));
-			r->no_place = true;	/* stop placing it; keep reporting */
-		}
-		r->moved_total[0] += r->res.to_slow;
-		r->moved_total[1] += r->res.to_fast;
-		for (ret = 0; ret < NR_TIER_ERRS; ret++)
-			r->failed_total[ret] += r->res.err_bytes[ret];
+		if (!r->no_place)
+			place_vm(r, &cfg, o, verbose);
+		/* Counted once here for the text, JSON and Prometheus output. */
+		r->on_fast = age_map_node_bytes(&r->age, o->slow_node, true);
+		r->on_slow = age_map_node_bytes(&r->age, o->slow_node, false);
 	}
 	free(sh);
 }
@@ -2680,8 +2693,8 @@ static int write_prom(struct run **vm, size_t n, const struct opts *o)
 		pv[i].rounds = r->rounds;
 		pv[i].scan_seconds = r->scan_s;
 		pv[i].placement = o->place;
-		pv[i].fast_bytes = age_map_node_bytes(&r->age, o->slow_node, true);
-		pv[i].slow_bytes = age_map_node_bytes(&r->age, o->slow_node, false);
+		pv[i].fast_bytes = r->on_fast;
+		pv[i].slow_bytes = r->on_slow;
 		pv[i].budget_bytes = r->budget;
 		memcpy(pv[i].moved_total, r->moved_total, sizeof(pv[i].moved_total));
 		memcpy(pv[i].failed_total, r->failed_total, sizeof(pv[i].failed_total));
@@ -2704,7 +2717,7 @@ static void print_summary(const struct run *r)
 	       fmt_size(c, sizeof(c), r->ws_max));
 	printf("%s%sworking set percentiles%s: p50 %s, p90 %s, p99 %s\n",
 	       r->multi ? r->name : "", r->multi ? ": " : "",
-	       r->rounds > WS_HISTORY ? " (last 4096 rounds)" : "",
+	       r->rounds > WS_HISTORY ? " (last " STR(WS_HISTORY) " rounds)" : "",
 	       fmt_size(a, sizeof(a), tier_percentile(r->ws_hist, n, 50)),
 	       fmt_size(b, sizeof(b), tier_percentile(r->ws_hist, n, 90)),
 	       fmt_size(c, sizeof(c), tier_percentile(r->ws_hist, n, 99)));

@@ -15,6 +15,8 @@
 
 #include <sys/wait.h>
 
+#include "test_tap.h"
+
 #define MK_ADDR(a)		IDLE_BITMAP_MK_ADDR((uint64_t)(a) >> IBD_PAGE_SHIFT)
 #define MK_RUN(t, s, n)		IDLE_BITMAP_MK_RUN(IDLE_BITMAP_TYPE_##t, IDLE_BITMAP_SIZE_##s, n)
 #define MIXED_TYPE		(IDLE_BITMAP_TYPE_MIXED << IDLE_BITMAP_TYPE_SHIFT)
@@ -22,22 +24,6 @@
 #define GIB			(1024 * MIB)
 #define BASE			0x7f0000000000ULL
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-
-static unsigned int tap_nr, tap_failed;
-
-static void ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_nr++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %u - ", cond ? "" : "not ", tap_nr);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* A MIXED record from a string of page states: 'h', 'i' or 'a'. */
 static uint64_t mixed(const char *pages)
@@ -1453,7 +1439,5 @@ int main(void)
 	test_ages();
 	test_percentiles();
 	cleanup();
-	printf("1..%u\n", tap_nr);
-	printf("# %u passed, %u failed\n", tap_nr - tap_failed, tap_failed);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

@@ -11,7 +11,6 @@
  * no privileges are needed.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,28 +18,13 @@
 #include <unistd.h>
 
 #include "tier.h"
+#include "test_tap.h"
 
 #define K4		4096ULL
 #define M2		(2ULL << 20)
 #define MIB		(1ULL << 20)
 #define BASE		0x7f0000000000ULL
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static unsigned int tap_nr, tap_failed;
-
-static void ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_nr++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %u - ", cond ? "" : "not ", tap_nr);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static struct ibd_extent X(uint64_t addr, uint64_t bytes, unsigned int state,
 			   unsigned int size)
@@ -556,8 +540,5 @@ int main(void)
 	test_prom();
 	test_percentile();
 	test_real_move_pages();
-	printf("1..%u\n", tap_nr);
-	if (tap_failed)
-		printf("# %u of %u tests failed\n", tap_failed, tap_nr);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }
