@@ -21,6 +21,9 @@ Environment:
   KVM_IDLE_NUMA      NUMA nodes (default 2): node 0 has the CPUs, the memory
                      is shared out evenly
   KVM_IDLE_ACCEL     tcg or kvm (default: see above)
+  KVM_IDLE_TCG_THREAD  TCG threads: multi (default; one host thread per
+                     guest CPU) or single (one for all, for telling QEMU's
+                     multi-threading apart from other causes)
   KVM_IDLE_QUIET=1   do not copy the console to stdout
 
 Exit status: CMD's status; 97 when CMD succeeded but the console log has a
@@ -92,9 +95,14 @@ if [ -z "$accel" ]; then
 		accel=kvm
 	fi
 fi
+tcg_thread=${KVM_IDLE_TCG_THREAD:-multi}
+case "$tcg_thread" in
+multi | single) ;;
+*) die "KVM_IDLE_TCG_THREAD must be multi or single, not '$tcg_thread'" ;;
+esac
 # shellcheck disable=SC2054 # commas inside QEMU options
 case "$accel" in
-tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+tcg) accel_args=(-accel "tcg,thread=$tcg_thread" -cpu max) ;;
 kvm) accel_args=(-accel kvm -cpu host) ;;
 *) die "KVM_IDLE_ACCEL must be tcg or kvm, not '$accel'" ;;
 esac

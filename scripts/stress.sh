@@ -4,7 +4,7 @@
 # that come now and then, such as a guest that stops with KVM_EXIT_SHUTDOWN
 # (a triple fault) in one run of idle_bitmap_fuzz_test or
 # idle_bitmap_race_test out of 20 to 40 under TCG.
-USAGE="usage: scripts/stress.sh [-n RUNS] [--shadow] TEST [VAR=VALUE...]
+USAGE="usage: scripts/stress.sh [-n RUNS] [--shadow] [--set FILE=VALUE]... TEST [VAR=VALUE...]
 
 Boots build/linux's kernel as scripts/test.sh does (8 GiB, 2 CPUs, the 1G
 hugetlb pages and pmem region), then runs build/kselftest/kvm-idle/TEST
@@ -13,6 +13,9 @@ IDLE_FUZZ_CALLS=3000.  Prints a line per run and a summary; each run's
 output is in build/runs/stress-TEST-npt1/TEST.N.log (npt0 with --shadow).
 Exits 1 when a run failed.
 --shadow boots with the shadow MMU (kvm_amd.npt=0 kvm_intel.ept=0).
+--set FILE=VALUE writes VALUE to FILE in the guest (under /proc/sys or
+/sys) before the first run, e.g. to put khugepaged to sleep:
+--set /sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs=3600000
 Needs scripts/build-kernel.sh and scripts/build-selftests.sh first.
 Extra kernel arguments: KVM_IDLE_CMDLINE; see scripts/boot.sh."
 set -uo pipefail
@@ -20,17 +23,24 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 usage_if "$@"
 
-# In the guest: scripts/stress.sh --guest RUNS TEST [VAR=VALUE...]
+# In the guest: scripts/stress.sh --guest RUNS SETS TEST [VAR=VALUE...]
 if [ "${1:-}" = --guest ]; then
-	[ $# -ge 3 ] || die "$USAGE"
+	[ $# -ge 4 ] || die "$USAGE"
 	if [ "$(cat /proc/sys/kernel/hostname)" != kvm-idle-guest ] || [ -z "${KVM_IDLE_OUT:-}" ]; then
 		die "--guest runs in the guest that scripts/stress.sh boots"
 	fi
-	runs=$2 t=$3
-	shift 3
+	runs=$2 sets=$3 t=$4
+	shift 4
 	dir=$KVM_IDLE_BUILD/kselftest/kvm-idle
 	[ -x "$dir/$t" ] || die "no $dir/$t; run scripts/build-selftests.sh"
 	echo "${KVM_IDLE_HUGEPAGES:-512}" >/proc/sys/vm/nr_hugepages
+	IFS=$'\n'
+	for kv in $sets; do
+		f=${kv%%=*}
+		echo "${kv#*=}" >"$f" || die "cannot write '${kv#*=}' to $f"
+		echo "stress: $f = $(cat "$f")"
+	done
+	unset IFS
 	pass=0 fail=0 shutdown=0
 	for ((i = 1; i <= runs; i++)); do
 		seed=$((RANDOM * 32768 + RANDOM))
@@ -57,7 +67,7 @@ if [ "${1:-}" = --guest ]; then
 	exit 0
 fi
 
-runs=20 mode="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1
+runs=20 mode="kvm_amd.npt=1 kvm_intel.ept=1" name=npt1 sets=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n)
@@ -68,6 +78,12 @@ while [ $# -gt 0 ]; do
 	--shadow)
 		mode="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0
 		shift
+		;;
+	--set)
+		[[ "${2:-}" =~ ^/(proc/sys|sys)/[^=[:space:]]+=[^[:space:]]*$ ]] ||
+			die "--set needs FILE=VALUE, FILE under /proc/sys or /sys: $USAGE"
+		sets+="$2"$'\n'
+		shift 2
 		;;
 	-*) die "unknown option $1: $USAGE" ;;
 	*) break ;;
@@ -89,7 +105,7 @@ run=stress-$t-$name
 KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_RUN_NAME=$run \
 	KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-$((runs * 600 + 600))} \
 	KVM_IDLE_CMDLINE="$mode hugepagesz=1G hugepages=0:1,1:1 memmap=256M!7G ${KVM_IDLE_CMDLINE:-}" \
-	"$KVM_IDLE_SCRIPTS/boot.sh" "$KVM_IDLE_SCRIPTS/stress.sh" --guest "$runs" "$t" "$@" |
+	"$KVM_IDLE_SCRIPTS/boot.sh" "$KVM_IDLE_SCRIPTS/stress.sh" --guest "$runs" "$sets" "$t" "$@" |
 	grep -a --line-buffered '^stress: '
 summary=$KVM_IDLE_BUILD/runs/$run/summary
 [ -s "$summary" ] || die "the guest did not finish (console: $KVM_IDLE_BUILD/logs/$run.log)"
