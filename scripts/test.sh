@@ -29,7 +29,7 @@ L=$KVM_IDLE_LINUX
 S=$KVM_IDLE_SCRIPTS
 export KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-1500}
 npass=0 nfail=0 nskip=0
-failed=() timings=()
+failed=() timings=() why=()
 T0=$(date +%s)
 
 t_ok() { npass=$((npass + 1)); echo "ok - $1"; }
@@ -56,6 +56,11 @@ finish() {
 	echo
 	echo "== timings (total $(($(date +%s) - T0)) s)"
 	printf '   %s\n' "${timings[@]}"
+	if [ ${#why[@]} -gt 0 ]; then
+		# Last, so that a log cut to its tail (CI's) still says why.
+		echo "== why the tests failed (their last lines):"
+		printf '%s\n' "${why[@]}"
+	fi
 	if [ $nfail -gt 0 ]; then
 		echo "== failed:"
 		printf '   %s\n' "${failed[@]}"
@@ -68,9 +73,15 @@ finish() {
 
 # tap_results PREFIX FILE: count the top-level TAP results of FILE.
 tap_results() {
-	local prefix=$1 file=$2 line plan=0 seen=0 desc reason skip_reason=
+	local prefix=$1 file=$2 line plan=0 seen=0 desc reason skip_reason='' first
+	local -a said=()
 	[ -f "$file" ] || { t_fail "$prefix: no results ($file missing)"; return; }
 	while IFS= read -r line; do
+		# What a test printed before its result: kept for a failure.
+		case "$line" in
+		"ok "* | "not ok "*) ;;
+		*) said+=("$line") ;;
+		esac
 		case "$line" in
 		1..*) plan=${line#1..} ;;
 		"# # SKIP "*) skip_reason=${line#"# # SKIP "} ;;
@@ -94,6 +105,9 @@ tap_results() {
 			desc=$(sed -E 's/^(not )?ok [0-9]+ -? ?//' <<<"$line")
 			if [[ "$line" == "not ok"* ]]; then
 				t_fail "$prefix: $desc"
+				first=$((${#said[@]} - ${KVM_IDLE_WHY_LINES:-15}))
+				[ $first -ge 0 ] || first=0
+				why+=("-- $prefix: $desc" "$(printf '   | %s\n' "${said[@]:first}")")
 			elif [[ "$desc" =~ \#\ *(SKIP|skip)(.*)$ ]]; then
 				reason=${BASH_REMATCH[2]}
 				desc=${desc%%#*}
@@ -101,6 +115,7 @@ tap_results() {
 			else
 				t_ok "$prefix: $desc"
 			fi
+			said=()
 			;;
 		esac
 	done < <(tr -d '\r' <"$file")
