@@ -521,7 +521,9 @@ report() {
 		cfg_from="**not read from the booted kernel**, which has no /proc/config.gz: the .config of ${KERNEL_TREE:-its tree} at the end of the run (raw/build-config.txt)"
 	fi
 	mkdir -p "$RAW"
-	rm -f "$RAW"/*.log "$RAW"/*.self "$RAW"/*.incl "$RAW"/config.txt "$RAW"/build-config.txt "$RAW"/debug.txt
+	# (raw/mglru-*.log are scripts/bench-mglru.sh's.)
+	find "$RAW" -maxdepth 1 -name '*.log' ! -name 'mglru-*' -delete
+	rm -f "$RAW"/*.self "$RAW"/*.incl "$RAW"/config.txt "$RAW"/build-config.txt "$RAW"/debug.txt
 	while read -r name _; do
 		case "$name" in '' | '#'*) continue ;; esac
 		for f in "$RUN/$name".*; do
@@ -684,6 +686,8 @@ report() {
 				echo '```'
 			done
 		fi
+		# The MGLRU benchmark boots on its own: its last results.
+		"$KVM_IDLE_SCRIPTS/bench-mglru.sh" --section "$(dirname "$RESULTS")/RESULTS-mglru.md"
 	} >"$RESULTS"
 	info "wrote $RESULTS and $RAW/"
 	[ ! -s "$RUN/debug.txt" ] ||
