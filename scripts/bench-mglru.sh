@@ -104,14 +104,7 @@ export KVM_IDLE_KERNEL
 
 # The program, built against the booted kernel's tree (its UAPI headers).
 BIN=$KVM_IDLE_BUILD/bench/obj-${TREE##*/}/lru_gen_young_range_test
-copy=$TREE/tools/testing/selftests/kvm-idle-bench
-info "building $BIN in $TREE"
-make -C "$TREE" -s headers_install || die "make headers_install failed in $TREE (see above)"
-mkdir -p "$copy" "${BIN%/*}"
-rsync -a --delete "$KVM_IDLE_TOP/tools/testing/selftests/kvm-idle/" "$copy/"
-make -C "$copy" -j"$KVM_IDLE_JOBS" OUTPUT="${BIN%/*}" \
-	IDLE_BITMAP_DECODE_DIR="$KVM_IDLE_TOP/tools/kvm/kvm_idle" "$BIN" ||
-	die "lru_gen_young_range_test does not build (see above)"
+bench_program_build "$TREE" "$BIN"
 
 run=bench-mglru-$(date +%Y%m%d-%H%M%S)
 RUN=$KVM_IDLE_BUILD/runs/$run

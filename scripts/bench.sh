@@ -115,15 +115,7 @@ kernel() {
 }
 
 build() {
-	local copy=$TREE/tools/testing/selftests/kvm-idle-bench
-
-	info "building $BIN in $TREE"
-	make -C "$TREE" -s headers_install || die "make headers_install failed in $TREE (see above)"
-	mkdir -p "$copy" "${BIN%/*}"
-	rsync -a --delete "$SRC/" "$copy/"
-	make -C "$copy" -j"$KVM_IDLE_JOBS" OUTPUT="${BIN%/*}" \
-		IDLE_BITMAP_DECODE_DIR="$KVM_IDLE_TOP/tools/kvm/kvm_idle" "$BIN" ||
-		die "idle_bitmap_perf_test does not build (see above)"
+	bench_program_build "$TREE" "$BIN"
 }
 
 # configs FILE: write the configurations to run, NAME ARGS... per line.

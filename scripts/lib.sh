@@ -186,3 +186,19 @@ ksft_shutdown_failures() {
 		/^not ok [0-9]+ selftests: kvm-idle: / && sd { print $6 }
 		/^(not )?ok [0-9]+ / { sd = 0 }'
 }
+
+# bench_program_build TREE BIN: build the kvm-idle kselftest program BIN
+# (OUTPUT directory/program name) against TREE's UAPI headers, from a copy
+# of tools/testing/selftests/kvm-idle in TREE (kvm-idle-bench), for the
+# benchmarks that boot TREE's kernel.
+bench_program_build() {
+	local tree=$1 bin=$2 copy=$1/tools/testing/selftests/kvm-idle-bench
+
+	info "building $bin in $tree"
+	make -C "$tree" -s headers_install || die "make headers_install failed in $tree (see above)"
+	mkdir -p "$copy" "${bin%/*}"
+	rsync -a --delete "$KVM_IDLE_TOP/tools/testing/selftests/kvm-idle/" "$copy/"
+	make -C "$copy" -j"$KVM_IDLE_JOBS" OUTPUT="${bin%/*}" \
+		IDLE_BITMAP_DECODE_DIR="$KVM_IDLE_TOP/tools/kvm/kvm_idle" "$bin" ||
+		die "${bin##*/} does not build (see above)"
+}
