@@ -104,19 +104,19 @@ if [ -x "$KSFT/run_kselftest.sh" ]; then
 	# Tests may write next to themselves: run a copy on tmpfs.
 	rm -rf /tmp/kselftest
 	cp -a "$KSFT" /tmp/kselftest
+	ksft_run() { # [-t kvm-idle:TEST]...
+		(cd /tmp/kselftest && ./run_kselftest.sh "$@" ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1
+	}
 	sel=()
 	for t in ${KVM_IDLE_KSFT_TESTS:-}; do sel+=(-t "kvm-idle:$t"); done
-	(cd /tmp/kselftest && ./run_kselftest.sh "${sel[@]}" ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1 |
-		tee "$OUT/kselftest.tap"
+	ksft_run "${sel[@]}" | tee "$OUT/kselftest.tap"
 	# A test whose KVM guest stopped with KVM_EXIT_SHUTDOWN, the known
 	# TCG problem (README, "Known problems"), runs once more;
 	# scripts/test.sh reports both runs.
 	: >"$OUT/kselftest-rerun.tap"
 	for t in $(ksft_shutdown_failures "$OUT/kselftest.tap"); do
 		echo "guest-tests: $t stopped with KVM_EXIT_SHUTDOWN; running it once more"
-		(cd /tmp/kselftest && ./run_kselftest.sh -t "kvm-idle:$t" \
-			${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1 |
-			tee -a "$OUT/kselftest-rerun.tap"
+		ksft_run -t "kvm-idle:$t" | tee -a "$OUT/kselftest-rerun.tap"
 	done
 else
 	printf 'TAP version 13\n1..1\nok 1 selftests: kvm-idle # SKIP not built (%s)\n' \

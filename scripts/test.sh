@@ -78,14 +78,14 @@ finish() {
 # tap_results PREFIX FILE: count the top-level TAP results of FILE.
 tap_results() {
 	local prefix=$1 file=$2 rerun=${3:-} line plan=0 seen=0 desc reason skip_reason='' first
-	local shutdown=0 name again
+	local name again shutdown
 	local -a said=()
 	[ -f "$file" ] || { t_fail "$prefix: no results ($file missing)"; return; }
+	shutdown=$(ksft_shutdown_failures "$file")
 	while IFS= read -r line; do
 		# What a test printed before its result: kept for a failure.
 		case "$line" in
 		"ok "* | "not ok "*) ;;
-		*unexpected\ exit\ SHUTDOWN*) said+=("$line") shutdown=1 ;;
 		*) said+=("$line") ;;
 		esac
 		case "$line" in
@@ -111,7 +111,7 @@ tap_results() {
 			desc=$(sed -E 's/^(not )?ok [0-9]+ -? ?//' <<<"$line")
 			name=$(sed -nE 's/^selftests: kvm-idle: ([^ ]+).*/\1/p' <<<"$desc")
 			again=
-			if [[ "$line" == "not ok"* ]] && [ $shutdown = 1 ] && [ -n "$name" ] &&
+			if [ -n "$name" ] && grep -qxF "$name" <<<"$shutdown" &&
 				[ -n "$rerun" ] && [ -f "$rerun" ]; then
 				again=$(tr -d '\r' <"$rerun" | grep -E "^(not )?ok [0-9]+ selftests: kvm-idle: $name( |$)" | tail -n 1)
 			fi
@@ -131,7 +131,7 @@ tap_results() {
 			else
 				t_ok "$prefix: $desc"
 			fi
-			said=() shutdown=0
+			said=()
 			;;
 		esac
 	done < <(tr -d '\r' <"$file")
