@@ -57,18 +57,10 @@ if [ "${1:-}" = --guest ]; then
 	[ -n "${KVM_IDLE_OUT:-}" ] || die "--guest runs in the guest that scripts/bench-mglru.sh boots"
 	bin=$2
 	out=$KVM_IDLE_OUT
-	zcat /proc/config.gz >"$out/config.txt" 2>/dev/null || : >"$out/config.txt"
-	bad=$(config_debug_options "$out/config.txt")
-	[ -s "$out/config.txt" ] || bad="no /proc/config.gz"
 	echo "cpus: $(nproc)" >"$out/env.txt"
 	echo "kernel: $(uname -r) $(uname -v)" >>"$out/env.txt"
 	echo "kvm.tdp_mmu: $(cat /sys/module/kvm/parameters/tdp_mmu)" >>"$out/env.txt"
-	if [ "$(nproc)" -lt 2 ]; then
-		die "the guest has $(nproc) CPU; the benchmark needs 2"
-	elif [ -n "$bad" ] && [ "${KVM_IDLE_BENCH_ALLOW_DEBUG:-0}" != 1 ]; then
-		die "the booted kernel has debug options (or no /proc/config.gz): $bad"
-	fi
-	printf '%s' "$bad" >"$out/debug.txt"
+	bench_guest_check "$out"
 	while read -r name mb thp; do
 		start=$(date +%s)
 		rc=0
@@ -116,6 +108,10 @@ KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_SMP=${KVM_IDLE_SMP:-2} KVM_IDLE_RUN_NA
 	tee "$KVM_IDLE_BUILD/logs/$run.out" || rc=$?
 accel=$(sed -n "s/^boot.sh: run $run: \([a-z]*\),.*/\1/p" "$KVM_IDLE_BUILD/logs/$run.out" | head -n 1)
 wall=$(($(date +%s) - start))
+if [ -s "$RUN/refused.txt" ]; then
+	cat "$RUN/refused.txt" >&2
+	die "the guest refused to run the benchmark on $KVM_IDLE_KERNEL (above)"
+fi
 [ -s "$RUN/status.txt" ] || die "the guest ran no configuration (console: $KVM_IDLE_BUILD/logs/$run.log)"
 
 mkdir -p "$RAW"
@@ -167,7 +163,7 @@ done
 	echo "4K pages (memslot 0, its heap): KVM's notifier is called for every PTE of"
 	echo "the process it ages."
 } >"$RESULTS"
-cp "$RUN/config.txt" "$RAW/mglru-config.txt"
+[ ! -f "$RUN/config.txt" ] || cp "$RUN/config.txt" "$RAW/mglru-config.txt"
 # RESULTS.md: its MGLRU section, from the heading to the end, again.
 MAIN=$(dirname "$RESULTS")/RESULTS.md
 if [ "$MAIN" != "$RESULTS" ] && [ -f "$MAIN" ]; then

@@ -55,31 +55,7 @@ param() { cat "/sys/module/$1/parameters/$2" 2>/dev/null || echo "-"; }
 cat "$OUT/env.txt"
 
 # The kernel and guest the numbers will be those of, checked before any run.
-rm -f "$OUT/config.txt" "$OUT/debug.txt" "$OUT/refused.txt"
-refuse() { # REASON...
-	printf 'guest-bench: error: %s\n' "$@" | tee "$OUT/refused.txt" >&2
-	exit 1
-}
-ncpus=$(nproc)
-[ "$ncpus" -ge 2 ] ||
-	refuse "the guest has $ncpus CPU; the benchmark needs at least 2, so that the scanner does not share the vCPU's CPU (KVM_IDLE_SMP, and CONFIG_ACPI in the kernel: without the MADT the guest sees one CPU)"
-problems=()
-if [ -r /proc/config.gz ]; then
-	zcat /proc/config.gz >"$OUT/config.txt" || refuse "cannot read /proc/config.gz"
-	mapfile -t found < <(config_debug_options "$OUT/config.txt")
-	[ ${#found[@]} -eq 0 ] ||
-		problems+=("the booted kernel has debug options: ${found[*]}")
-else
-	problems+=("the booted kernel has no /proc/config.gz (CONFIG_IKCONFIG_PROC), so its configuration cannot be checked or recorded")
-fi
-if [ ${#problems[@]} -gt 0 ]; then
-	if [ "${KVM_IDLE_BENCH_ALLOW_DEBUG:-0}" != 1 ]; then
-		refuse "${problems[@]}" \
-			"its timings would not be those of the kernel users run: boot the benchmark kernel (scripts/build-bench-kernel.sh; scripts/bench.sh without KVM_IDLE_KERNEL builds and boots it), or set KVM_IDLE_BENCH_ALLOW_DEBUG=1 to benchmark this kernel deliberately"
-	fi
-	printf '%s\n' "${problems[@]}" >"$OUT/debug.txt"
-	printf 'guest-bench: WARNING: KVM_IDLE_BENCH_ALLOW_DEBUG=1: running anyway, although %s\n' "${problems[@]}" >&2
-fi
+bench_guest_check "$OUT"
 
 : >"$OUT/status.txt"
 while read -r name args; do

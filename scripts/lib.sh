@@ -202,3 +202,45 @@ bench_program_build() {
 		IDLE_BITMAP_DECODE_DIR="$KVM_IDLE_TOP/tools/kvm/kvm_idle" "$bin" ||
 		die "${bin##*/} does not build (see above)"
 }
+
+# bench_guest_check OUT: in a benchmark's guest, before any run.  Writes
+# the booted kernel's configuration (/proc/config.gz) to OUT/config.txt and
+# refuses (the reasons on stderr and in OUT/refused.txt, exit 1) a guest
+# with fewer than 2 CPUs, and a kernel with debug options or without
+# /proc/config.gz, unless KVM_IDLE_BENCH_ALLOW_DEBUG=1: then OUT/debug.txt
+# says what is wrong with it.
+bench_guest_check() {
+	local out=$1 ncpus p
+	local -a found problems=()
+
+	rm -f "$out/config.txt" "$out/debug.txt" "$out/refused.txt"
+	ncpus=$(nproc)
+	[ "$ncpus" -ge 2 ] ||
+		bench_refuse "$out" "the guest has $ncpus CPU; the benchmark needs at least 2, so that the scanner does not share the vCPU's CPU (KVM_IDLE_SMP, and CONFIG_ACPI in the kernel: without the MADT the guest sees one CPU)"
+	if [ -r /proc/config.gz ]; then
+		zcat /proc/config.gz >"$out/config.txt" || bench_refuse "$out" "cannot read /proc/config.gz"
+		mapfile -t found < <(config_debug_options "$out/config.txt")
+		[ ${#found[@]} -eq 0 ] ||
+			problems+=("the booted kernel has debug options: ${found[*]}")
+	else
+		problems+=("the booted kernel has no /proc/config.gz (CONFIG_IKCONFIG_PROC), so its configuration cannot be checked or recorded")
+	fi
+	[ ${#problems[@]} -gt 0 ] || return 0
+	if [ "${KVM_IDLE_BENCH_ALLOW_DEBUG:-0}" != 1 ]; then
+		bench_refuse "$out" "${problems[@]}" \
+			"its timings would not be those of the kernel users run: boot the benchmark kernel (scripts/build-bench-kernel.sh; scripts/bench.sh and scripts/bench-mglru.sh without KVM_IDLE_KERNEL build and boot it), or set KVM_IDLE_BENCH_ALLOW_DEBUG=1 to benchmark this kernel deliberately"
+	fi
+	printf '%s\n' "${problems[@]}" >"$out/debug.txt"
+	for p in "${problems[@]}"; do
+		echo "$PROG: WARNING: KVM_IDLE_BENCH_ALLOW_DEBUG=1: running anyway, although $p" >&2
+	done
+}
+
+# bench_refuse OUT REASON...: bench_guest_check's refusal.
+bench_refuse() {
+	local out=$1 r
+
+	shift
+	for r; do echo "$PROG: error: $r"; done | tee "$out/refused.txt" >&2
+	exit 1
+}
