@@ -22,6 +22,14 @@ KVM_IDLE_JOBS=${KVM_IDLE_JOBS:-$(nproc)}
 KVM_IDLE_FRAGMENT=${KVM_IDLE_FRAGMENT:-$KVM_IDLE_SCRIPTS/kvm-idle.config}
 # The Kconfig option of the feature; absent from the base kernel.
 KVM_IDLE_FEATURE_OPTION=CONFIG_KVM_PROC_IDLE_BITMAP
+# The test guest's kernel arguments besides the MMU mode, for test.sh and
+# stress.sh.  Two 1G hugetlb pages for the 1G test (they can only be
+# reserved at boot; the selftest library maps one more page than it uses,
+# for alignment), one per NUMA node so that both keep free memory for the
+# THP migration test.  A legacy pmem region for the DAX test (in RAM above
+# 4G, in NUMA node 1 of the 8G guest: 4G per node, so that node 0 has room
+# for a 1G page above 4G).
+KVM_IDLE_TEST_CMDLINE="hugepagesz=1G hugepages=0:1,1:1 memmap=256M!7G"
 
 # shellcheck source=pinned.env
 . "$KVM_IDLE_SCRIPTS/pinned.env"

@@ -104,7 +104,7 @@ esac
 run=stress-$t-$name
 KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_RUN_NAME=$run \
 	KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-$((runs * 600 + 600))} \
-	KVM_IDLE_CMDLINE="$mode hugepagesz=1G hugepages=0:1,1:1 memmap=256M!7G ${KVM_IDLE_CMDLINE:-}" \
+	KVM_IDLE_CMDLINE="$mode $KVM_IDLE_TEST_CMDLINE ${KVM_IDLE_CMDLINE:-}" \
 	"$KVM_IDLE_SCRIPTS/boot.sh" "$KVM_IDLE_SCRIPTS/stress.sh" --guest "$runs" "$sets" "$t" "$@" |
 	grep -a --line-buffered '^stress: '
 summary=$KVM_IDLE_BUILD/runs/$run/summary

@@ -176,15 +176,7 @@ boot_mode() {
 	shadow) args="kvm_amd.npt=0 kvm_intel.ept=0" name=npt0 ;;
 	*) die "KVM_IDLE_MODES: unknown mode $mode (tdp, shadow, none)" ;;
 	esac
-	# Two 1G hugetlb pages for the 1G test (they can only be reserved at
-	# boot; the selftest library maps one more page than it uses, for
-	# alignment), one per NUMA node so that both keep free memory for the
-	# THP migration test.
-	args+=" hugepagesz=1G hugepages=0:1,1:1"
-	# A legacy pmem region for the DAX test (in RAM above 4G, in NUMA node
-	# 1 of the 8G guest: 4G per node, so that node 0 has room for a 1G page
-	# above 4G).
-	args+=" memmap=256M!7G"
+	args+=" $KVM_IDLE_TEST_CMDLINE"
 	prefix="npt=${name#npt} ($mode MMU)"
 	[ -z "$flavor" ] || { name=$flavor-$name prefix="$flavor: $prefix"; }
 	rc=0
