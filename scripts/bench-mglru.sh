@@ -64,8 +64,12 @@ if [ "${1:-}" = --guest ]; then
 	while read -r name mb thp; do
 		start=$(date +%s)
 		rc=0
-		(cd "$(dirname "$bin")" && env LRU_GEN_AGING_ONLY=1 LRU_GEN_MB="$mb" LRU_GEN_THP="$thp" \
-			timeout 1200 "$bin") >"$out/$name.log" 2>&1 || rc=$?
+		# A time limit of 300 s, about seven times the longest run (the
+		# watchdog writes where it was to the log, status 124).
+		: >"$out/$name.log"
+		run_limited 300 "$out/$name.log" env -C "$(dirname "$bin")" LRU_GEN_AGING_ONLY=1 \
+			LRU_GEN_MB="$mb" LRU_GEN_THP="$thp" "$bin" >/dev/null || rc=$?
+		[ $rc -ne 124 ] || sed -n '/^# watchdog:/,$p' "$out/$name.log"
 		echo "$name $rc $(($(date +%s) - start))" >>"$out/status.txt"
 		echo "bench-mglru: $name: exit $rc"
 	done <<<"$CONFIGS"
@@ -103,7 +107,7 @@ RUN=$KVM_IDLE_BUILD/runs/$run
 start=$(date +%s)
 rc=0
 KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G} KVM_IDLE_SMP=${KVM_IDLE_SMP:-2} KVM_IDLE_RUN_NAME=$run \
-	KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-6000} \
+	KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-2100} \
 	"$KVM_IDLE_SCRIPTS/boot.sh" "$KVM_IDLE_SCRIPTS/bench-mglru.sh" --guest "$BIN" |
 	tee "$KVM_IDLE_BUILD/logs/$run.out" || rc=$?
 accel=$(sed -n "s/^boot.sh: run $run: \([a-z]*\),.*/\1/p" "$KVM_IDLE_BUILD/logs/$run.out" | head -n 1)

@@ -38,7 +38,11 @@ Environment (see also scripts/boot.sh --help):
                           (which is then not built)
   KVM_IDLE_SMP            guest CPUs (default 2; at least 2)
   KVM_IDLE_MEM            guest memory (default here: 8G, for the 4 GiB runs)
-  KVM_IDLE_TIMEOUT        seconds until the guest is killed (default 10800)
+  KVM_IDLE_TIMEOUT        seconds until the guest is killed (default: the
+                          runs' time limits, lib.sh's bench_limit, summed,
+                          and 15 minutes for the boot; each run that
+                          overruns its own limit is killed in the guest,
+                          and the others still run)
   KVM_IDLE_BENCH_CONFIGS  a file of configurations to run instead of the
                           built-in ones: one run per line, NAME ARGS...; a
                           NAME ending in @perf runs under perf record
@@ -75,7 +79,6 @@ BENCH=$KVM_IDLE_BUILD/bench
 SRC=$KVM_IDLE_TOP/tools/testing/selftests/kvm-idle
 BENCH_TREE=$KVM_IDLE_BUILD/linux-bench
 export KVM_IDLE_MEM=${KVM_IDLE_MEM:-8G}
-export KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-10800}
 export KVM_IDLE_SMP=${KVM_IDLE_SMP:-2}
 
 # kernel: the kernel to boot (KVM_IDLE_KERNEL, exported for boot.sh): the
@@ -239,6 +242,15 @@ bench() {
 	mkdir -p "$BENCH"
 	configs "$configs"
 	check_configs "$configs"
+	if [ -z "${KVM_IDLE_TIMEOUT:-}" ]; then
+		KVM_IDLE_TIMEOUT=900
+		while read -r name _; do
+			case "$name" in '' | '#'*) continue ;; esac
+			KVM_IDLE_TIMEOUT=$((KVM_IDLE_TIMEOUT + $(bench_limit "$name")))
+		done <"$configs"
+		export KVM_IDLE_TIMEOUT
+		info "the guest is killed after $KVM_IDLE_TIMEOUT s (the runs' limits and 900 s)"
+	fi
 
 	# 1G hugetlb pages can only be counted on when reserved at boot.  A
 	# 1 GiB run needs two (the selftest library maps one page more than it
@@ -580,7 +592,9 @@ report() {
 		echo "|---|---|---|---|"
 		while read -r name args; do
 			case "$name" in '' | '#'*) continue ;; esac
-			st=$(awk -v n="$name" '$1 == n { print $2 " | " $3 }' "$RUN/status.txt")
+			st=$(awk -v n="$name" '$1 == n {
+				print ($2 == 124 ? "124: hung, killed at its time limit (where it was: raw/" n ".log)" : $2) " | " $3
+			}' "$RUN/status.txt")
 			echo "| $name | \`$args\` | ${st:-not run | -} |"
 		done <"$RUN/configs"
 		echo

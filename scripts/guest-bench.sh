@@ -3,7 +3,9 @@
 # run the benchmark program once per configuration and keep each run's
 # output in $KVM_IDLE_OUT/NAME.log, the guest's settings in env.txt, the
 # booted kernel's configuration in config.txt and each run's exit status and
-# wall time in status.txt.
+# wall time in status.txt.  Each run has a time limit (lib.sh's bench_limit):
+# one that overruns it is killed with status 124 after the watchdog wrote
+# where it was to NAME.log, and the next runs still run.
 USAGE="usage: scripts/boot.sh scripts/guest-bench.sh PROGRAM CONFIGS
 
 CONFIGS has one run per line: NAME ARGS...  ('#' starts a comment).  A NAME
@@ -62,15 +64,17 @@ while read -r name args; do
 	case "$name" in '' | '#'*) continue ;; esac
 	echo "guest-bench: $name: $BIN $args"
 	start=$(date +%s)
+	limit=$(bench_limit "$name")
+	: >"$OUT/$name.log"
 	case "$name" in
 	*@perf)
 		# perf samples only while the program's timed passes run.
 		rm -f /tmp/perf.ctl /tmp/perf.ack
 		mkfifo /tmp/perf.ctl /tmp/perf.ack
 		# shellcheck disable=SC2086 # the arguments are words
-		IDLE_PERF_CTL=/tmp/perf.ctl IDLE_PERF_ACK=/tmp/perf.ack \
+		IDLE_PERF_CTL=/tmp/perf.ctl IDLE_PERF_ACK=/tmp/perf.ack run_limited "$limit" "$OUT/$name.log" \
 			perf record -q -e cpu-clock -a -g -D -1 --control=fifo:/tmp/perf.ctl,/tmp/perf.ack \
-			-o /tmp/perf.data -- "$BIN" $args >"$OUT/$name.log" 2>&1
+			-o /tmp/perf.data -- "$BIN" $args >/dev/null
 		rc=$?
 		perf report -i /tmp/perf.data --stdio --no-children --sort sym -g none \
 			--percent-limit 0.3 >"$OUT/$name.self" 2>/dev/null
@@ -80,10 +84,12 @@ while read -r name args; do
 		;;
 	*)
 		# shellcheck disable=SC2086 # the arguments are words
-		"$BIN" $args >"$OUT/$name.log" 2>&1
+		run_limited "$limit" "$OUT/$name.log" "$BIN" $args >/dev/null
 		rc=$?
 		;;
 	esac
+	# A run that overran its limit: where it was, for the console too.
+	[ $rc -ne 124 ] || sed -n '/^# watchdog:/,$p' "$OUT/$name.log"
 	echo "$name $rc $(($(date +%s) - start))" | tee -a "$OUT/status.txt"
 	# Each run's result rows, for the console.
 	grep -a '^@' "$OUT/$name.log" || true

@@ -54,6 +54,9 @@ elif ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 kvm-idle-out "$
 else
 	export KVM_IDLE_OUT=$out
 	echo "guest-init: running $out/cmd"
+	# With a printk timestamp: kernel reports before this line (and before
+	# KVM's or the series' first line) are platform faults (scripts/boot.sh).
+	echo "kvm-idle: guest command starts" >/dev/kmsg
 	bash "$out/cmd" </dev/null
 	rc=$?
 	echo "$rc" >"$out/status"

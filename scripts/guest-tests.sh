@@ -104,19 +104,41 @@ if [ -x "$KSFT/run_kselftest.sh" ]; then
 	# Tests may write next to themselves: run a copy on tmpfs.
 	rm -rf /tmp/kselftest
 	cp -a "$KSFT" /tmp/kselftest
-	ksft_run() { # [-t kvm-idle:TEST]...
-		(cd /tmp/kselftest && ./run_kselftest.sh "$@" ${KVM_IDLE_KSFT_TIMEOUT:+-o "$KVM_IDLE_KSFT_TIMEOUT"}) 2>&1
+	# One runner call per test, each under its own time limit
+	# (scripts/ksft-limits.txt; KVM_IDLE_KSFT_TIMEOUT sets one for all):
+	# on expiry the watchdog prints where the test was (lib.sh's
+	# where_stuck) and the test fails with TIMEOUT.  The runner's own
+	# limit is a minute longer, so that the watchdog speaks first.
+	# ksft_run TAP TEST: append TEST's results to TAP; its time to
+	# kselftest-times.txt.
+	ksft_run() {
+		local tap=$1 t=$2 limit start rc
+		limit=${KVM_IDLE_KSFT_TIMEOUT:-$(awk -v t="$t" '$1 == t { print $2 }' "$KVM_IDLE_SCRIPTS/ksft-limits.txt")}
+		limit=${limit:-600}
+		start=$(date +%s)
+		run_limited "$limit" "$tap" env -C /tmp/kselftest \
+			./run_kselftest.sh -t "kvm-idle:$t" -o $((limit + 60))
+		rc=$?
+		echo "$t $(($(date +%s) - start)) $limit $rc" >>"$OUT/kselftest-times.txt"
+		[ $rc -ne 124 ] ||
+			echo "not ok 1 selftests: kvm-idle: $t # TIMEOUT after $limit s (scripts/ksft-limits.txt; where it was: above)" |
+			tee -a "$tap"
 	}
-	sel=()
-	for t in ${KVM_IDLE_KSFT_TESTS:-}; do sel+=(-t "kvm-idle:$t"); done
-	ksft_run "${sel[@]}" | tee "$OUT/kselftest.tap"
+	if [ -n "${KVM_IDLE_KSFT_TESTS:-}" ]; then
+		tests=$KVM_IDLE_KSFT_TESTS
+	else
+		tests=$(cd /tmp/kselftest && ./run_kselftest.sh -l | sed -n 's/^kvm-idle://p')
+	fi
+	: >"$OUT/kselftest.tap"
+	: >"$OUT/kselftest-times.txt"
+	for t in $tests; do ksft_run "$OUT/kselftest.tap" "$t"; done
 	# A test whose KVM guest stopped with KVM_EXIT_SHUTDOWN, the known
 	# TCG problem (README, "Known problems"), runs once more;
 	# scripts/test.sh reports both runs.
 	: >"$OUT/kselftest-rerun.tap"
 	for t in $(ksft_shutdown_failures "$OUT/kselftest.tap"); do
 		echo "guest-tests: $t stopped with KVM_EXIT_SHUTDOWN; running it once more"
-		ksft_run -t "kvm-idle:$t" | tee -a "$OUT/kselftest-rerun.tap"
+		ksft_run "$OUT/kselftest-rerun.tap" "$t"
 	done
 else
 	printf 'TAP version 13\n1..1\nok 1 selftests: kvm-idle # SKIP not built (%s)\n' \
@@ -131,13 +153,14 @@ if [ -n "${KVM_IDLE_KSFT_TESTS:-}" ]; then
 	result ok "$name" "SKIP only KVM_IDLE_KSFT_TESTS ran"
 elif [ -x "$ATPT" ]; then
 	echo "guest-tests: $ATPT $args"
+	: >"$OUT/access_tracking_perf_test.log"
 	# shellcheck disable=SC2086 # split the arguments
-	timeout "${KVM_IDLE_REGRESS_TIMEOUT:-900}" "$ATPT" $args 2>&1 | tee "$OUT/access_tracking_perf_test.log"
-	rc=${PIPESTATUS[0]}
+	run_limited "${KVM_IDLE_REGRESS_TIMEOUT:-900}" "$OUT/access_tracking_perf_test.log" "$ATPT" $args
+	rc=$?
 	case $rc in
 	0) result ok "$name" ;;
 	4) result ok "$name" "SKIP $(tail -n1 "$OUT/access_tracking_perf_test.log")" ;;
-	124) result "not ok" "$name" "TIMEOUT" ;;
+	124) result "not ok" "$name (overran ${KVM_IDLE_REGRESS_TIMEOUT:-900} s; where it was: $OUT/access_tracking_perf_test.log)" "TIMEOUT" ;;
 	*) result "not ok" "$name (exit $rc)" ;;
 	esac
 else

@@ -31,6 +31,15 @@ KVM_IDLE_FEATURE_OPTION=CONFIG_KVM_PROC_IDLE_BITMAP
 # for a 1G page above 4G).
 KVM_IDLE_TEST_CMDLINE="hugepagesz=1G hugepages=0:1,1:1 memmap=256M!7G"
 
+# The CPU model of every boot under TCG (tests, benchmarks, demo).  QEMU's
+# "max" offers LA57, and the 6.12 kernel then runs with 5-level paging.  Its
+# identify_cpu() zeroes boot_cpu_data.x86_capability with interrupts on, and
+# until CPUID is read again pgtable_l5_enabled() says 4-level: an interrupt
+# in that window makes KASAN treat the whole 5-level direct map as wild
+# memory (README, "Known problems").  Most servers run 4-level paging, and
+# KVM's NPT with them, so the tests run on that machine.
+KVM_IDLE_TCG_CPU=max,la57=off
+
 # shellcheck source=pinned.env
 . "$KVM_IDLE_SCRIPTS/pinned.env"
 # shellcheck source=identity.env
@@ -251,4 +260,115 @@ bench_refuse() {
 	shift
 	for r; do echo "$PROG: error: $r"; done | tee "$out/refused.txt" >&2
 	exit 1
+}
+
+# descendants PID: PID and every process below it, one a line (the
+# kselftest runner's timeout(1) moves tests into process groups of their
+# own, so a process group would miss them).
+descendants() {
+	local p stat
+	for p in /proc/[0-9]*; do
+		stat=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
+		# After the comm: state ppid.
+		echo "${p##*/} $(cut -d' ' -f2 <<<"$stat")"
+	done | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			for (p in parent) {
+				for (q = p; q != "" && q != 0 && q != 1; q = parent[q])
+					if (q == root) { print p; break }
+			}
+		}'
+}
+
+# where_stuck PID LOG: say where a run that overran its time limit was, on
+# stdout, each line prefixed "# " (a TAP comment): the last lines of its
+# output LOG (its phase), every thread of PID and the processes below it
+# with its state, wait channel and kernel stack (/proc/PID/task/TID/stack),
+# and the last VM exit of each vCPU seen in 2 s of the kvm:kvm_exit
+# tracepoint.
+where_stuck() {
+	local p t tr=/sys/kernel/tracing inst
+
+	echo "# watchdog: where it was at $(date +%T):"
+	echo "# last lines of its output:"
+	tail -n 5 "$2" 2>/dev/null | sed 's/^#* */#   /'
+	for p in $(descendants "$1" | sort -n); do
+		for t in /proc/"$p"/task/*; do
+			echo "# thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)) of $p:" \
+				"state $(sed 's/^.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1)," \
+				"wchan $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+		done
+	done
+	if [ -d "$tr/events/kvm/kvm_exit" ]; then
+		inst=$tr/instances/kvm-idle-watchdog
+		rmdir "$inst" 2>/dev/null
+		if mkdir "$inst" 2>/dev/null; then
+			echo 1 >"$inst/events/kvm/kvm_exit/enable"
+			sleep 2
+			echo 0 >"$inst/events/kvm/kvm_exit/enable"
+			echo "# VM exits in 2 s, the last of each vCPU (thread, vCPU, reason, guest RIP):"
+			awk '/kvm_exit: vcpu/ {
+					for (i = 1; i <= NF; i++) if ($i == "vcpu") v = $(i + 1)
+					n[v]++; last[v] = $0
+				}
+				END {
+					for (v in n) print "#   " n[v] " exits; last: " last[v]
+					if (length(n) == 0) print "#   none: no vCPU left the guest"
+				}' "$inst/trace" | sed 's/  */ /g'
+			rmdir "$inst" 2>/dev/null
+		fi
+	else
+		echo "# (no kvm:kvm_exit tracepoint in this kernel: no VM exit reasons)"
+	fi
+}
+
+# run_limited LIMIT LOG CMD...: run CMD for at most LIMIT seconds, its output appended to LOG and copied to stdout.
+# When the limit expires: where_stuck (to stdout and LOG), then CMD and the
+# processes below it are killed; the status is 124.  Otherwise CMD's status.
+run_limited() {
+	local limit=$1 log=$2 pid rc t0 where procs
+
+	shift 2
+	t0=$(date +%s)
+	"$@" > >(tee -a "$log") 2>&1 </dev/null &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
+			where=$(where_stuck "$pid" "$log")
+			printf '# watchdog: %s overran its limit of %s s\n%s\n' "$*" "$limit" "$where" | tee -a "$log"
+			procs=$(descendants "$pid")
+			# shellcheck disable=SC2086 # one PID a word
+			kill -TERM $procs 2>/dev/null
+			sleep 5
+			# shellcheck disable=SC2086
+			kill -KILL $procs 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 124
+		fi
+		sleep 1
+	done
+	wait "$pid"
+	rc=$?
+	# Let tee write the last lines.
+	sleep 0.2
+	return $rc
+}
+
+# bench_limit NAME: the time limit of run NAME, in seconds: four times
+# its wall time in the committed run (benchmarks/raw/status.txt), at least
+# 300 s; 1800 s for a run that is not there; KVM_IDLE_BENCH_LIMIT for all.
+bench_limit() {
+	local t
+	t=$(awk -v n="$1" '$1 == n { print $3 }' "$KVM_IDLE_TOP/benchmarks/raw/status.txt" 2>/dev/null)
+	if [ -n "${KVM_IDLE_BENCH_LIMIT:-}" ]; then
+		echo "$KVM_IDLE_BENCH_LIMIT"
+	elif [ -z "$t" ]; then
+		echo 1800
+	elif [ $((4 * t)) -lt 300 ]; then
+		echo 300
+	else
+		echo $((4 * t))
+	fi
 }

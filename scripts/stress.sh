@@ -46,13 +46,16 @@ if [ "${1:-}" = --guest ]; then
 		seed=$((RANDOM * 32768 + RANDOM))
 		log=$KVM_IDLE_OUT/$t.$i.log
 		start=$(date +%s)
-		(cd "$dir" && env IDLE_SEED=$seed "$@" timeout 600 "./$t") >"$log" 2>&1
+		: >"$log"
+		run_limited 600 "$log" env -C "$dir" IDLE_SEED=$seed "$@" "./$t" >/dev/null
 		rc=$?
 		how=passed
 		if [ $rc -ne 0 ]; then
 			fail=$((fail + 1))
 			how="FAILED (exit $rc)"
-			if grep -q 'unexpected exit SHUTDOWN' "$log"; then
+			if [ $rc -eq 124 ]; then
+				how="$how: overran 600 s, where it was: $log"
+			elif grep -q 'unexpected exit SHUTDOWN' "$log"; then
 				shutdown=$((shutdown + 1))
 				how="$how: KVM_EXIT_SHUTDOWN"
 			fi

@@ -29,7 +29,7 @@ L=$KVM_IDLE_LINUX
 S=$KVM_IDLE_SCRIPTS
 export KVM_IDLE_TIMEOUT=${KVM_IDLE_TIMEOUT:-2400}
 npass=0 nfail=0 nskip=0
-failed=() timings=() why=() reruns=()
+failed=() timings=() why=() reruns=() platform=()
 T0=$(date +%s)
 
 t_ok() { npass=$((npass + 1)); echo "ok - $1"; }
@@ -59,6 +59,10 @@ finish() {
 	if [ ${#reruns[@]} -gt 0 ]; then
 		echo "== passed when run again after KVM_EXIT_SHUTDOWN (README, Known problems):"
 		printf '   %s\n' "${reruns[@]}"
+	fi
+	if [ ${#platform[@]} -gt 0 ]; then
+		echo "== platform faults: kernel reports before KVM or the series' code ran, not counted (README, Known problems):"
+		printf '%s\n' "${platform[@]}"
 	fi
 	if [ ${#why[@]} -gt 0 ]; then
 		# Last, so that a log cut to its tail (CI's) still says why.
@@ -201,6 +205,12 @@ boot_mode() {
 		# Every other kind of report still fails the run.
 		grep -v -e 'BUG: KCSAN:' "$run/splats" >"$run/splats.other" || true
 		mv "$run/splats.other" "$run/splats"
+	fi
+	if [ -s "$run/platform-splats" ]; then
+		# Printed before KVM or the series' code ran (scripts/boot.sh):
+		# listed, not counted (README, "Known problems").
+		platform+=("-- $prefix: $(grep -c '^\[' "$run/platform-splats") kernel report(s) before KVM or the series' code ran ($run/platform-splats):"
+			"$(head -n 12 "$run/platform-splats" | sed 's/^/   | /')")
 	fi
 	if [ -s "$run/splats" ]; then
 		t_fail "$prefix: no kernel BUG/WARNING/lockdep/RCU reports in the console"
