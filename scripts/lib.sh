@@ -266,13 +266,11 @@ bench_refuse() {
 # kselftest runner's timeout(1) moves tests into process groups of their
 # own, so a process group would miss them).
 descendants() {
-	local p stat
-	for p in /proc/[0-9]*; do
-		stat=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
-		# After the comm: state ppid.
-		echo "${p##*/} $(cut -d' ' -f2 <<<"$stat")"
-	done | awk -v root="$1" '
-		{ parent[$1] = $2 }
+	# One awk over all of /proc: in a guest under TCG a fork per process
+	# would take minutes.  cat goes on past processes that just exited.
+	# shellcheck disable=SC2002 # cat: awk would stop at a vanished file
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+		{ pid = $1; sub(/^.*\) /, ""); parent[pid] = $2 }
 		END {
 			for (p in parent) {
 				for (q = p; q != "" && q != 0 && q != 1; q = parent[q])
@@ -288,17 +286,21 @@ descendants() {
 # and the last VM exit of each vCPU seen in 2 s of the kvm:kvm_exit
 # tracepoint.
 where_stuck() {
-	local p t tr=/sys/kernel/tracing inst
+	local p t tr=/sys/kernel/tracing inst comm stat wchan line
 
 	echo "# watchdog: where it was at $(date +%T):"
 	echo "# last lines of its output:"
 	tail -n 5 "$2" 2>/dev/null | sed 's/^#* */#   /'
 	for p in $(descendants "$1" | sort -n); do
 		for t in /proc/"$p"/task/*; do
-			echo "# thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)) of $p:" \
-				"state $(sed 's/^.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1)," \
-				"wchan $(cat "$t/wchan" 2>/dev/null)"
-			sed 's/^/#     /' "$t/stack" 2>/dev/null
+			# Shell builtins only, for the same reason as above.
+			comm='?' stat='?' wchan='?'
+			read -r comm <"$t/comm" 2>/dev/null
+			read -r stat <"$t/stat" 2>/dev/null
+			read -r wchan <"$t/wchan" 2>/dev/null
+			stat=${stat##*) }
+			echo "# thread ${t##*/} ($comm) of $p: state ${stat%% *}, wchan $wchan"
+			while read -r line; do echo "#     $line"; done <"$t/stack" 2>/dev/null
 		done
 	done
 	if [ -d "$tr/events/kvm/kvm_exit" ]; then
@@ -331,11 +333,11 @@ run_limited() {
 	local limit=$1 log=$2 pid rc t0 where procs
 
 	shift 2
-	t0=$(date +%s)
+	t0=$SECONDS
 	"$@" > >(tee -a "$log") 2>&1 </dev/null &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
+		if [ $((SECONDS - t0)) -ge "$limit" ]; then
 			where=$(where_stuck "$pid" "$log")
 			printf '# watchdog: %s overran its limit of %s s\n%s\n' "$*" "$limit" "$where" | tee -a "$log"
 			procs=$(descendants "$pid")
