@@ -34,8 +34,9 @@ Exit status: CMD's status; 97 when CMD succeeded but the console log has a
 kernel splat (BUG:, WARNING:, lockdep, KASAN, RCU stall, hung task: the lines
 are printed) printed after KVM or the series' code first ran (KVM's vendor
 module's first line, the KUnit suite, or the command's start); one printed
-before is a platform fault, listed in the run's platform-splats only; 124 guest timed out; 125 guest died before CMD finished;
-126 QEMU could not start."
+before is a platform fault, listed in the run's platform-splats only; 124
+guest timed out; 125 guest died before CMD finished; 126 QEMU could not
+start."
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -326,8 +326,8 @@ where_stuck() {
 	fi
 }
 
-# run_limited LIMIT LOG CMD...: run CMD for at most LIMIT seconds, its output appended to LOG and copied to stdout.
-# When the limit expires: where_stuck (to stdout and LOG), then CMD and the
+# run_limited LIMIT LOG CMD...: run CMD for at most LIMIT seconds, its
+# output appended to LOG and copied to stdout.  When the limit expires: where_stuck (to stdout and LOG), then CMD and the
 # processes below it are killed; the status is 124.  Otherwise CMD's status.
 run_limited() {
 	local limit=$1 log=$2 pid rc t0 where procs
